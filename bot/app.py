@@ -1,0 +1,215 @@
+"""The composition root: settings → engine → services → PTB application → web server.
+
+Nothing else builds engines, bots or settings; everything is passed down from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import secrets
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Profile, Settings, load_profile
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.models import AppState
+from bot.i18n import Catalogs
+from bot.outbox import OutboxSender
+from bot.services.chat import ChatService
+from bot.services.context import ServiceContext, system_clock
+from handlers.telegram import CompanionContext, register
+
+log = logging.getLogger(__name__)
+
+# The only update kinds the handlers use; anything else is not even fetched.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+BOT_USERNAME_KEY = "bot_username"
+
+
+@dataclass
+class Core:
+    """Everything a CLI command or the bot needs, built once."""
+
+    settings: Settings
+    profile: Profile
+    engine: AsyncEngine
+    services: ServiceContext
+    chat: ChatService
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_core(settings: Settings, profile: Profile | None = None) -> Core:
+    profile = profile or load_profile(settings.profile_path)
+    engine = make_engine(settings.database_url)
+    services = ServiceContext(
+        session_factory=make_session_factory(engine),
+        profile=profile,
+        catalogs=Catalogs(),
+        secret_key=settings.secret_key,
+        clock=system_clock,
+    )
+    return Core(settings, profile, engine, services, ChatService(services))
+
+
+@contextlib.asynccontextmanager
+async def core_from(settings: Settings, profile: Profile | None = None) -> AsyncIterator[Core]:
+    core = build_core(settings, profile)
+    try:
+        yield core
+    finally:
+        await core.close()
+
+
+def build_application(
+    core: Core, *, with_updater: bool = True
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The python-telegram-bot application, pointed at `COMPANION_BOT_API_URL`."""
+    api = core.settings.bot_api_url
+    builder = (
+        ApplicationBuilder()
+        .token(core.settings.require_bot_token())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        # Telegram's limits (30 messages a second overall, 20 a minute per group), kept
+        # by pacing rather than by waiting for 429s; 429s are retried by the outbox.
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .context_types(ContextTypes(context=CompanionContext))
+    )
+    if not with_updater:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["chat"] = core.chat
+    register(application)
+    return application
+
+
+async def _announce_commands(
+    core: Core, application: Application[Any, Any, Any, Any, Any, Any]
+) -> None:
+    """Learn our username (for enrolment links) and publish the command menu."""
+    me = await application.bot.get_me()
+    async with core.services.uow() as session:
+        await session.merge(AppState(key=BOT_USERNAME_KEY, value=me.username))
+        await session.commit()
+    t = core.services.catalogs.translator()
+    await application.bot.set_my_commands(
+        [
+            BotCommand("progress", t._("See your sessions and catch-ups")),
+            BotCommand("contacts", t._("Who to call")),
+            BotCommand("help", t._("What this chat can do")),
+        ]
+    )
+
+
+async def stored_bot_username(core: Core) -> str | None:
+    if core.settings.bot_username:
+        return core.settings.bot_username
+    async with core.services.uow() as session:
+        value: str | None = await session.scalar(
+            select(AppState.value).where(AppState.key == BOT_USERNAME_KEY)
+        )
+        return value
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    core: Core,
+    *,
+    webhook_url: str | None = None,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+    poll_interval: float = 0.0,
+    poll_timeout: int = 10,
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """Run the bot (polling, or a webhook server when `webhook_url` is set) and the outbox
+    sender until the block exits."""
+    application = build_application(core, with_updater=webhook_url is None)
+    sender = OutboxSender(core.services.session_factory, application.bot, core.services.clock)
+    core.services.on_outbox_written = sender.wake
+    stop = asyncio.Event()
+    runner: web.AppRunner | None = None
+    async with application:
+        await _announce_commands(core, application)
+        if webhook_url is None:
+            assert application.updater is not None  # noqa: S101 - built with an updater above
+            await application.updater.start_polling(
+                poll_interval=poll_interval,
+                timeout=poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            secret = core.settings.webhook_secret or secrets.token_urlsafe(32)
+            runner = web.AppRunner(webhook_app(application, secret, webhook_path(webhook_url)))
+            await runner.setup()
+            await web.TCPSite(runner, listen, port).start()
+            await application.bot.set_webhook(
+                webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+        await application.start()
+        sender_task = asyncio.create_task(sender.run(stop), name="outbox-sender")
+        try:
+            yield application
+        finally:
+            stop.set()
+            await sender_task
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+            if runner is not None:
+                await runner.cleanup()
+
+
+def webhook_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/"
+
+
+def webhook_app(
+    application: Application[Any, Any, Any, Any, Any, Any], secret: str, path: str
+) -> web.Application:
+    """An aiohttp app that accepts updates only with the right secret token."""
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(WEBHOOK_SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="bad update")
+        await application.update_queue.put(Update.de_json(data, application.bot))
+        return web.Response(text="ok")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post(path, receive)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve_forever(core: Core, **options: Any) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    async with running_bot(core, **options) as application:
+        log.info("bot @%s is running; press Ctrl+C to stop", application.bot.username)
+        await stopped.wait()

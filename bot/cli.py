@@ -1,0 +1,378 @@
+"""`companion`: run the bot, manage the database, staff, cohorts, participants and attendance.
+
+Every command that prints data takes `--json`. Bad input exits non-zero with one clear line
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date, datetime
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from bot.app import Core, core_from, serve_forever, stored_bot_username
+from bot.config import ConfigError, Settings, load_profile, load_settings
+from bot.db.engine import make_engine
+from bot.db.migrate import current_revision, head_revision, upgrade
+from bot.domain.attendance import AttendanceSummary
+from bot.domain.errors import DomainError
+from bot.domain.roles import Role
+from bot.domain.schedule import parse_clock_time, parse_iso_date
+from bot.services import admin
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _emit(as_json: bool, data: Any, text: str) -> None:
+    click.echo(json.dumps(_to_jsonable(data), indent=2, ensure_ascii=False) if as_json else text)
+
+
+def friendly_errors(func: Callable[P, T]) -> Callable[P, T]:
+    """Turn rule and configuration errors into one clear line and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except (DomainError, ConfigError) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def _with_core(body: Callable[[Core], Awaitable[T]]) -> T:
+    """Open the configured database (which must be migrated) for one command."""
+
+    async def main() -> T:
+        settings = load_settings()
+        async with core_from(settings) as core:
+            await _require_migrated(core)
+            return await body(core)
+
+    return _run(main())
+
+
+async def _require_migrated(core: Core) -> None:
+    if await current_revision(core.engine) != head_revision():
+        raise ConfigError("The database is not set up yet: run 'companion db upgrade' first.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
+def main(verbose: bool) -> None:
+    """Programme Companion: the participants' Telegram bot and its administration."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and those URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--webhook-url", help="Public HTTPS URL Telegram posts updates to (webhook mode).")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Apply database migrations before starting.",
+)
+@friendly_errors
+def run(webhook_url: str | None, listen: str, port: int, migrate: bool) -> None:
+    """Run the bot: long polling by default, or a webhook server with --webhook-url."""
+    settings = load_settings()
+    settings.require_bot_token()
+    load_profile(settings.profile_path)
+
+    async def main() -> None:
+        async with core_from(settings) as core:
+            if migrate:
+                await upgrade(core.engine)
+            await _require_migrated(core)
+            await serve_forever(core, webhook_url=webhook_url, listen=listen, port=port)
+
+    _run(main())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Create or update the database schema to the latest version."""
+    settings = load_settings()
+
+    async def main() -> str | None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    click.echo(f"Database is at schema version {_run(main())}.")
+
+
+@db.command("current")
+@json_option
+@friendly_errors
+def db_current(as_json: bool) -> None:
+    """Show the schema version of the database."""
+    settings = load_settings()
+
+    async def main() -> str | None:
+        engine = make_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = _run(main())
+    head = head_revision()
+    _emit(
+        as_json,
+        {"current": revision, "latest": head},
+        f"Schema version {revision or 'none'} (latest is {head}).",
+    )
+
+
+@main.group()
+def profile() -> None:
+    """The programme profile (COMPANION_PROFILE)."""
+
+
+@profile.command("check")
+@json_option
+@friendly_errors
+def profile_check(as_json: bool) -> None:
+    """Check the programme profile and show its main figures."""
+    settings: Settings = load_settings()
+    loaded = load_profile(settings.profile_path)
+    _emit(
+        as_json,
+        loaded.model_dump(),
+        f"{settings.profile_path} is valid: {loaded.programme.sessions_required} sessions, "
+        f"{loaded.programme.max_catch_ups} catch-ups, bank holidays of "
+        f"{loaded.calendar.country}-{loaded.calendar.subdivision}.",
+    )
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts."""
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name, as participants will see it.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--phone", help="Phone number participants can call.")
+@json_option
+@friendly_errors
+def staff_add(email: str, name: str, role: str, phone: str | None, as_json: bool) -> None:
+    """Add a member of staff."""
+    view = _with_core(
+        lambda core: admin.add_staff(core.services, _actor(), email, name, role, phone)
+    )
+    _emit(as_json, view, f"Added {view.name} <{view.email}> as {view.role} (id {view.id}).")
+
+
+@main.group()
+def cohort() -> None:
+    """Cohorts and their sessions."""
+
+
+@cohort.command("add")
+@click.argument("name")
+@click.option("--first-session", required=True, help="Date of session 1, YYYY-MM-DD.")
+@click.option("--time", "start_time", required=True, help="Start time, HH:MM local time.")
+@click.option("--venue", help="Where the sessions are held.")
+@json_option
+@friendly_errors
+def cohort_add(
+    name: str, first_session: str, start_time: str, venue: str | None, as_json: bool
+) -> None:
+    """Add a cohort with the profile's number of weekly sessions.
+
+    A session that falls on a bank holiday moves to the next working day.
+    """
+    first = parse_iso_date(first_session)
+    at = parse_clock_time(start_time)
+    view = _with_core(
+        lambda core: admin.add_cohort(core.services, _actor(), name, first, at, venue)
+    )
+    moved = [s for s in view.sessions if s.moved_from]
+    lines = [
+        f"Added cohort {view.name} with {len(view.sessions)} sessions, "
+        f"{view.sessions[0].starts_at:%a %d %b %Y %H:%M} to "
+        f"{view.sessions[-1].starts_at:%a %d %b %Y %H:%M}."
+    ]
+    lines += [
+        f"Session {s.number} moved from {s.moved_from} (bank holiday) to {s.starts_at:%a %d %b %Y}."
+        for s in moved
+    ]
+    _emit(as_json, view, "\n".join(lines))
+
+
+@main.group()
+def participant() -> None:
+    """Participants and their enrolment codes."""
+
+
+@participant.command("add")
+@click.argument("name")
+@click.option("--cohort", "cohort_name", required=True, help="Name of his cohort.")
+@click.option("--offender-manager", required=True, help="Email of his Offender Manager.")
+@click.option("--language", help="Language code for his messages, e.g. en.")
+@json_option
+@friendly_errors
+def participant_add(
+    name: str, cohort_name: str, offender_manager: str, language: str | None, as_json: bool
+) -> None:
+    """Add a participant and print his one-time enrolment code."""
+
+    async def body(core: Core) -> tuple[admin.ParticipantView, admin.CodeView]:
+        username = await stored_bot_username(core)
+        return await admin.add_participant(
+            core.services, _actor(), name, cohort_name, offender_manager, language, username
+        )
+
+    view, code = _with_core(body)
+    _emit(
+        as_json,
+        {"participant": view, "enrolment": code},
+        f"Added {view.name} as {view.reference}.\n" + _code_text(code),
+    )
+
+
+@participant.command("code")
+@click.argument("reference")
+@json_option
+@friendly_errors
+def participant_code(reference: str, as_json: bool) -> None:
+    """Issue a fresh enrolment code; older unused codes stop working."""
+
+    async def body(core: Core) -> admin.CodeView:
+        username = await stored_bot_username(core)
+        return await admin.issue_code(core.services, _actor(), reference, username)
+
+    code = _with_core(body)
+    _emit(as_json, code, _code_text(code))
+
+
+def _code_text(code: admin.CodeView) -> str:
+    lines = [
+        f"Enrolment code: {code.code} (works once, until {code.expires_at:%d %b %Y %H:%M} UTC)."
+    ]
+    if code.link:
+        lines.append(f"Link: {code.link}")
+    else:
+        lines.append("Set COMPANION_BOT_USERNAME (or start the bot once) to print a t.me link.")
+    return "\n".join(lines)
+
+
+@main.group()
+def attendance() -> None:
+    """Group session attendance."""
+
+
+@attendance.command("record")
+@click.argument("reference")
+@click.argument("session_number", type=int)
+@click.argument("outcome", type=click.Choice(list(admin.ATTENDANCE_CHOICES)))
+@json_option
+@friendly_errors
+def attendance_record(reference: str, session_number: int, outcome: str, as_json: bool) -> None:
+    """Record whether a participant attended a session."""
+    summary = _with_core(
+        lambda core: admin.record_attendance(
+            core.services, _actor(), reference, session_number, admin.ATTENDANCE_CHOICES[outcome]
+        )
+    )
+    _emit(as_json, _summary_json(summary), f"Recorded. {_summary_text(summary)}")
+
+
+@main.group()
+def catchup() -> None:
+    """Catch-up sessions."""
+
+
+@catchup.command("record")
+@click.argument("reference")
+@click.option("--for-session", required=True, type=int, help="Number of the missed session.")
+@click.option("--on", "completed_on", help="Date it was done, YYYY-MM-DD (default today).")
+@json_option
+@friendly_errors
+def catchup_record(
+    reference: str, for_session: int, completed_on: str | None, as_json: bool
+) -> None:
+    """Record a completed catch-up for a missed session."""
+    done = parse_iso_date(completed_on) if completed_on else date.today()
+    summary = _with_core(
+        lambda core: admin.record_catch_up(core.services, _actor(), reference, for_session, done)
+    )
+    _emit(as_json, _summary_json(summary), f"Recorded. {_summary_text(summary)}")
+
+
+def _summary_json(summary: AttendanceSummary) -> dict[str, Any]:
+    return {
+        **dataclasses.asdict(summary),
+        "catch_ups_used": summary.catch_ups_used,
+        "catch_ups_left": summary.catch_ups_left,
+        "catch_ups_outstanding": summary.catch_ups_outstanding,
+        "restart_required": summary.restart_required,
+        "may_attend_next_session": summary.may_attend_next_session,
+    }
+
+
+def _summary_text(summary: AttendanceSummary) -> str:
+    text = (
+        f"{summary.sessions_completed} of {summary.sessions_required} sessions completed; "
+        f"{summary.catch_ups_used} catch-ups used, {summary.catch_ups_left} left, "
+        f"{summary.catch_ups_outstanding} to do."
+    )
+    if summary.restart_required:
+        text += " More sessions missed than allowed: restart to be confirmed by staff."
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""What participants read: whole translated sentences built from view data.
+
+Every function takes the participant's `Translator` and returns final text (or a keyboard
+as a Bot API JSON object), so services can write it straight to the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.config import Profile
+from bot.domain.attendance import AttendanceSummary
+from bot.i18n import N_, Translator
+
+# Main menu labels: translated when sent, recognised in any language when pressed.
+MENU_PROGRESS = N_("My progress")
+MENU_CONTACTS = N_("Contacts")
+MENU_HELP = N_("Help")
+MENU_ACTIONS = {MENU_PROGRESS: "progress", MENU_CONTACTS: "contacts", MENU_HELP: "help"}
+
+
+def main_menu(t: Translator) -> dict[str, Any]:
+    """The reply keyboard under the chat: only features that work."""
+    return {
+        "keyboard": [
+            [{"text": t._(MENU_PROGRESS)}, {"text": t._(MENU_CONTACTS)}],
+            [{"text": t._(MENU_HELP)}],
+        ],
+        "resize_keyboard": True,
+        "is_persistent": True,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StaffContact:
+    name: str
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NextSession:
+    starts_at: datetime  # in the area's local time
+    venue: str | None
+
+
+def om_contact(t: Translator, om: StaffContact) -> str:
+    if om.phone:
+        return t._("Your Offender Manager is {name}. Phone: {phone}").format(
+            name=om.name, phone=om.phone
+        )
+    return t._("Your Offender Manager is {name}.").format(name=om.name)
+
+
+def welcome(t: Translator, first_name: str) -> str:
+    return t._(
+        "Welcome, {name}. This phone is now linked to your account.\n\n"
+        "Use the buttons below. You can see how many sessions you have done, "
+        "and who to contact."
+    ).format(name=first_name)
+
+
+def greeting(t: Translator, first_name: str) -> str:
+    return t._("Hello, {name}. Use the buttons below, or send /help.").format(name=first_name)
+
+
+def not_enrolled(t: Translator) -> str:
+    return t._(
+        "Hello. To use this chat you need a code.\n\n"
+        "Your Offender Manager can give you one. "
+        "Then send /start and your code, like this: /start ABCDE-12345"
+    )
+
+
+def code_not_recognised(t: Translator, tries_left: int) -> str:
+    return t.ngettext(
+        "That code did not work. Please check it and try again. "
+        "You can try {n} more time this hour.",
+        "That code did not work. Please check it and try again. "
+        "You can try {n} more times this hour.",
+        tries_left,
+    ).format(n=tries_left)
+
+
+def code_used(t: Translator) -> str:
+    return t._(
+        "That code has been used already. Each code works only once.\n\n"
+        "Please ask your Offender Manager for a new code."
+    )
+
+
+def code_expired(t: Translator) -> str:
+    return t._(
+        "That code is too old, so it does not work now.\n\n"
+        "Please ask your Offender Manager for a new code."
+    )
+
+
+def too_many_tries(t: Translator, until: datetime) -> str:
+    return t._(
+        "You have tried too many wrong codes. Please wait until {time} and try again."
+    ).format(time=t.time(until))
+
+
+def unlinked_elsewhere(t: Translator) -> str:
+    # Sent unprompted to the old phone: neutral words only, nothing about the programme.
+    return t._(
+        "This chat is no longer linked to your account. Your account is now used on another "
+        "phone.\n\nIf you did not do this, call your Offender Manager straight away."
+    )
+
+
+def progress(
+    t: Translator,
+    summary: AttendanceSummary,
+    next_session: NextSession | None,
+    om: StaffContact,
+) -> str:
+    lines = [
+        t._("Your progress"),
+        t._("You have done {done} of {required} sessions.").format(
+            done=summary.sessions_completed, required=summary.sessions_required
+        ),
+        t.ngettext(
+            "You have used {used} of your {max} catch-ups. You have {left} catch-up left.",
+            "You have used {used} of your {max} catch-ups. You have {left} catch-ups left.",
+            summary.catch_ups_left,
+        ).format(
+            used=summary.catch_ups_used, max=summary.max_catch_ups, left=summary.catch_ups_left
+        ),
+    ]
+    if summary.restart_required:
+        lines.append(
+            t._(
+                "You have missed more than {max} sessions. This can mean you must start the "
+                "programme again. Please talk to your Offender Manager about it soon."
+            ).format(max=summary.max_catch_ups)
+        )
+    elif summary.catch_ups_outstanding > 0:
+        lines.append(
+            t.ngettext(
+                "You have {n} catch-up session to do. You must do it before your next group "
+                "session.",
+                "You have {n} catch-up sessions to do. You must do them before your next group "
+                "session.",
+                summary.catch_ups_outstanding,
+            ).format(n=summary.catch_ups_outstanding)
+        )
+    if next_session is None:
+        lines.append(t._("There are no more group sessions planned for you."))
+    elif next_session.venue:
+        lines.append(
+            t._("Your next group session is on {date} at {time}. Place: {place}").format(
+                date=t.date(next_session.starts_at.date()),
+                time=t.time(next_session.starts_at),
+                place=next_session.venue,
+            )
+        )
+    else:
+        lines.append(
+            t._("Your next group session is on {date} at {time}.").format(
+                date=t.date(next_session.starts_at.date()), time=t.time(next_session.starts_at)
+            )
+        )
+    lines.append(om_contact(t, om))
+    return "\n\n".join(lines)
+
+
+def contacts(t: Translator, profile: Profile, om: StaffContact) -> str:
+    area = profile.area
+    lines = [
+        t._("Contacts"),
+        om_contact(t, om),
+        t._("Office: {name}, {address}").format(name=area.name, address=area.address),
+        t._("Phone: {phone}").format(phone=area.telephone),
+    ]
+    if area.fax:
+        lines.append(t._("Fax: {fax}").format(fax=area.fax))
+    if area.web:
+        lines.append(t._("Website: {web}").format(web=area.web))
+    return "\n".join(lines)
+
+
+def help_text(t: Translator) -> str:
+    return "\n\n".join(
+        [
+            t._("What I can do"),
+            t._("/progress shows how many sessions you have done and your catch-ups."),
+            t._("/contacts shows who to call and how."),
+            t._("/help shows this list."),
+            t._("If you cannot come to a session, call your Offender Manager straight away."),
+        ]
+    )
+
+
+def unknown_command(t: Translator) -> str:
+    return t._("Sorry, I do not know that command. Send /help to see what I can do.")
+
+
+def not_understood(t: Translator) -> str:
+    return t._("Sorry, I did not understand that. Please use the buttons below, or send /help.")
+
+
+def unsupported_content(t: Translator) -> str:
+    return t._("Sorry, I can only read text here. Please use the buttons below, or send /help.")
+
+
+def too_long(t: Translator) -> str:
+    return t._("Sorry, that message is too long for me. Please use the buttons below.")
+
+
+def private_chats_only(t: Translator) -> str:
+    return t._("Sorry, I only work in private chats. I will leave this group now.")

@@ -1,0 +1,369 @@
+"""Admin use cases behind the CLI (and later the dashboard): staff, cohorts, participants,
+attendance. Each function is one transaction and writes an audit entry."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.db.models import (
+    Attendance,
+    CatchUp,
+    Cohort,
+    EnrolmentCode,
+    Participant,
+    ScheduledSession,
+    Staff,
+)
+from bot.domain import enrolment
+from bot.domain.attendance import (
+    AttendanceSummary,
+    Outcome,
+    check_catch_up_allowed,
+    check_session_number,
+)
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.roles import Role
+from bot.domain.schedule import plan_weekly_sessions
+from bot.services.context import ServiceContext, audit
+from bot.services.progress import load_summary
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffView:
+    id: int
+    email: str
+    name: str
+    role: str
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    number: int
+    starts_at: datetime  # local time
+    moved_from: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CohortView:
+    id: int
+    name: str
+    venue: str | None
+    sessions: list[SessionView]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeView:
+    reference: str
+    code: str  # shown once, never stored
+    expires_at: datetime
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantView:
+    reference: str
+    name: str
+    cohort: str
+    offender_manager: str
+    language: str | None
+
+
+def _clean_name(name: str, what: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 120:
+        raise InvalidInput(f"The {what} must be 1 to 120 characters long.")
+    return cleaned
+
+
+async def add_staff(
+    ctx: ServiceContext, actor: str, email: str, name: str, role: str, phone: str | None
+) -> StaffView:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise InvalidInput(f"{email!r} is not an email address.")
+    try:
+        staff_role = Role(role)
+    except ValueError as error:
+        roles = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"Unknown role {role!r}: use one of {roles}.") from error
+    if phone is not None and not _PHONE.match(phone.strip()):
+        raise InvalidInput(f"{phone!r} is not a phone number.")
+    async with ctx.uow() as session:
+        if await session.scalar(select(Staff.id).where(Staff.email == email)) is not None:
+            raise Conflict(f"A member of staff with email {email} already exists.")
+        staff = Staff(
+            email=email,
+            name=_clean_name(name, "name"),
+            role=staff_role,
+            phone=phone.strip() if phone else None,
+        )
+        session.add(staff)
+        await session.flush()
+        audit(session, actor, "staff.add", f"staff:{staff.id}", role=staff_role.value)
+        await session.commit()
+    return StaffView(staff.id, staff.email, staff.name, staff.role.value, staff.phone)
+
+
+async def add_cohort(
+    ctx: ServiceContext,
+    actor: str,
+    name: str,
+    first_session: date,
+    start_time: time,
+    venue: str | None,
+) -> CohortView:
+    name = _clean_name(name, "cohort name")
+    programme = ctx.profile.programme
+    planned = plan_weekly_sessions(
+        first_session,
+        start_time,
+        programme.sessions_required,
+        ctx.profile.working_calendar(),
+        ctx.profile.zone,
+    )
+    async with ctx.uow() as session:
+        if await session.scalar(select(Cohort.id).where(Cohort.name == name)) is not None:
+            raise Conflict(f"A cohort called {name!r} already exists.")
+        cohort = Cohort(name=name, venue=venue)
+        session.add(cohort)
+        await session.flush()
+        session.add_all(
+            ScheduledSession(
+                cohort_id=cohort.id,
+                number=p.number,
+                starts_at=p.starts_at_utc,
+                duration_minutes=programme.session_minutes,
+                venue=venue,
+            )
+            for p in planned
+        )
+        audit(session, actor, "cohort.add", f"cohort:{cohort.id}", first=first_session.isoformat())
+        await session.commit()
+    zone = ctx.profile.zone
+    return CohortView(
+        cohort.id,
+        cohort.name,
+        venue,
+        [SessionView(p.number, p.starts_at_utc.astimezone(zone), p.moved_from) for p in planned],
+    )
+
+
+async def add_participant(
+    ctx: ServiceContext,
+    actor: str,
+    name: str,
+    cohort_name: str,
+    offender_manager_email: str,
+    language: str | None,
+    bot_username: str | None,
+) -> tuple[ParticipantView, CodeView]:
+    name = _clean_name(name, "name")
+    if language is not None:
+        matched = ctx.catalogs.match(language)
+        if matched is None:
+            available = ", ".join(ctx.catalogs.languages)
+            raise InvalidInput(f"Language {language!r} is not available: use one of {available}.")
+        language = matched
+    async with ctx.uow() as session:
+        cohort = await session.scalar(select(Cohort).where(Cohort.name == cohort_name))
+        if cohort is None:
+            raise NotFound(f"There is no cohort called {cohort_name!r}.")
+        om = await session.scalar(
+            select(Staff).where(Staff.email == offender_manager_email.strip().lower())
+        )
+        if om is None:
+            raise NotFound(f"There is no member of staff with email {offender_manager_email}.")
+        if om.role is not Role.OFFENDER_MANAGER or not om.active:
+            raise InvalidInput(f"{om.email} is not an active Offender Manager.")
+        participant = Participant(
+            reference=await _new_reference(session),
+            name=name,
+            cohort_id=cohort.id,
+            offender_manager_id=om.id,
+            language=language,
+        )
+        session.add(participant)
+        await session.flush()
+        code = await _issue_code(ctx, session, participant, bot_username)
+        audit(session, actor, "participant.add", f"participant:{participant.id}")
+        await session.commit()
+    view = ParticipantView(participant.reference, name, cohort.name, om.email, language)
+    return view, code
+
+
+async def issue_code(
+    ctx: ServiceContext, actor: str, reference: str, bot_username: str | None
+) -> CodeView:
+    """A fresh enrolment code; earlier unused codes stop working."""
+    async with ctx.uow() as session:
+        participant = await _participant(session, reference)
+        code = await _issue_code(ctx, session, participant, bot_username)
+        audit(session, actor, "participant.code", f"participant:{participant.id}")
+        await session.commit()
+    return code
+
+
+async def _issue_code(
+    ctx: ServiceContext, session: AsyncSession, participant: Participant, bot_username: str | None
+) -> CodeView:
+    now = ctx.now()
+    earlier = await session.scalars(
+        select(EnrolmentCode).where(
+            EnrolmentCode.participant_id == participant.id,
+            EnrolmentCode.used_at.is_(None),
+            EnrolmentCode.revoked_at.is_(None),
+        )
+    )
+    for old in earlier:
+        old.revoked_at = now
+    code = enrolment.new_code()
+    expires_at = now + timedelta(days=ctx.profile.programme.enrolment_code_days)
+    session.add(
+        EnrolmentCode(
+            participant_id=participant.id,
+            code_hash=enrolment.hash_code(code, ctx.secret_key),
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    link = f"https://t.me/{bot_username}?start={code}" if bot_username else None
+    return CodeView(participant.reference, enrolment.display_code(code), expires_at, link)
+
+
+async def _new_reference(session: AsyncSession) -> str:
+    for _ in range(10):
+        reference = "P-" + "".join(secrets.choice(enrolment.ALPHABET) for _ in range(6))
+        taken = await session.scalar(
+            select(Participant.id).where(Participant.reference == reference)
+        )
+        if taken is None:
+            return reference
+    raise Conflict("Could not find a free participant reference; try again.")
+
+
+async def _participant(session: AsyncSession, reference: str) -> Participant:
+    participant = await session.scalar(
+        select(Participant)
+        .where(Participant.reference == reference.strip().upper())
+        .options(selectinload(Participant.cohort).selectinload(Cohort.sessions))
+    )
+    if participant is None:
+        raise NotFound(f"There is no participant with reference {reference}.")
+    return participant
+
+
+def _session_number(participant: Participant, number: int) -> ScheduledSession:
+    for scheduled in participant.cohort.sessions:
+        if scheduled.number == number:
+            return scheduled
+    raise InvalidInput(
+        f"Session number {number} is out of range: cohort {participant.cohort.name} has "
+        f"{len(participant.cohort.sessions)} sessions."
+    )
+
+
+ATTENDANCE_CHOICES = {
+    "attended": Outcome.ATTENDED,
+    "missed": Outcome.ABSENT,
+    "failed-to-comply": Outcome.FAILED_TO_COMPLY,
+}
+
+
+async def record_attendance(
+    ctx: ServiceContext, actor: str, reference: str, session_number: int, outcome: Outcome
+) -> AttendanceSummary:
+    """Record (or correct) one participant's outcome for one session."""
+    check_session_number(ctx.profile.rules, session_number)
+    async with ctx.uow() as session:
+        participant = await _participant(session, reference)
+        scheduled = _session_number(participant, session_number)
+        existing = await session.scalar(
+            select(Attendance).where(
+                Attendance.participant_id == participant.id,
+                Attendance.session_id == scheduled.id,
+            )
+        )
+        if existing is not None and not outcome.uses_catch_up:
+            caught_up = await session.scalar(
+                select(CatchUp.id).where(
+                    CatchUp.participant_id == participant.id, CatchUp.session_id == scheduled.id
+                )
+            )
+            if caught_up is not None:
+                raise Conflict(
+                    f"Session {session_number} already has a catch-up recorded, so it cannot be "
+                    "changed to attended."
+                )
+        previous = existing.outcome.value if existing is not None else None
+        if existing is None:
+            session.add(
+                Attendance(participant_id=participant.id, session_id=scheduled.id, outcome=outcome)
+            )
+        else:
+            existing.outcome = outcome
+            existing.recorded_at = ctx.now()
+        audit(
+            session,
+            actor,
+            "attendance.record",
+            f"participant:{participant.id}",
+            session=session_number,
+            outcome=outcome.value,
+            previous=previous,
+        )
+        await session.flush()
+        summary = await load_summary(session, ctx.profile.rules, participant.id)
+        await session.commit()
+    return summary
+
+
+async def record_catch_up(
+    ctx: ServiceContext, actor: str, reference: str, for_session: int, completed_on: date
+) -> AttendanceSummary:
+    """Record a completed catch-up for a missed session."""
+    check_session_number(ctx.profile.rules, for_session)
+    async with ctx.uow() as session:
+        participant = await _participant(session, reference)
+        scheduled = _session_number(participant, for_session)
+        outcomes = {
+            a.session.number: a.outcome
+            for a in await session.scalars(
+                select(Attendance)
+                .where(Attendance.participant_id == participant.id)
+                .options(selectinload(Attendance.session))
+            )
+        }
+        check_catch_up_allowed(outcomes, for_session)
+        session.add(
+            CatchUp(
+                participant_id=participant.id,
+                session_id=scheduled.id,
+                completed_on=completed_on,
+            )
+        )
+        try:
+            await session.flush()
+        except IntegrityError as error:
+            raise Conflict(f"A catch-up for session {for_session} is already recorded.") from error
+        audit(
+            session,
+            actor,
+            "catchup.record",
+            f"participant:{participant.id}",
+            session=for_session,
+        )
+        summary = await load_summary(session, ctx.profile.rules, participant.id)
+        await session.commit()
+    return summary

@@ -1,0 +1,279 @@
+"""Participant conversations: every inbound update is one transaction that records the
+update id, makes its change and queues its reply in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot import messages
+from bot.db.models import (
+    EnrolmentAttempt,
+    EnrolmentCode,
+    OutboxMessage,
+    Participant,
+    ProcessedUpdate,
+    TelegramLink,
+)
+from bot.domain import enrolment
+from bot.domain.enrolment import AttemptPolicy, CodeStatus, IssuedCode
+from bot.i18n import Catalogs, Translator
+from bot.services.context import ServiceContext, audit, queue_message
+from bot.services.progress import load_summary, next_session
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """Who sent an update, and where to answer."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    language_code: str | None
+
+
+@dataclass
+class Turn:
+    """One update being handled: its session, the linked participant (if any) and his language."""
+
+    session: AsyncSession
+    inbound: Inbound
+    participant: Participant | None
+    t: Translator
+
+    def reply(self, text: str, reply_markup: dict[str, Any] | None = None) -> None:
+        queue_message(
+            self.session,
+            self.inbound.chat_id,
+            text,
+            reply_markup=reply_markup,
+            participant_id=self.participant.id if self.participant else None,
+        )
+
+
+TurnBody = Callable[[Turn], Awaitable[None]]
+ParticipantBody = Callable[[Turn, Participant], Awaitable[None]]
+
+
+class ChatService:
+    def __init__(self, ctx: ServiceContext, policy: AttemptPolicy | None = None) -> None:
+        self._ctx = ctx
+        self._policy = policy or AttemptPolicy()
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self._ctx.catalogs
+
+    async def _handle(self, inbound: Inbound, body: TurnBody) -> bool:
+        """Run `body` once per update id; False when the update was handled before."""
+        async with self._ctx.uow() as session:
+            session.add(ProcessedUpdate(update_id=inbound.update_id, processed_at=self._ctx.now()))
+            try:
+                await session.flush()
+            except IntegrityError:
+                return False
+            participant = await _linked_participant(session, inbound.user_id)
+            t = self._ctx.catalogs.translator(
+                participant.language if participant else None, inbound.language_code
+            )
+            await body(Turn(session, inbound, participant, t))
+            await session.commit()
+        self._ctx.on_outbox_written()
+        return True
+
+    async def _for_participant(self, inbound: Inbound, body: ParticipantBody) -> bool:
+        """Like `_handle`, but a stranger only ever gets the how-to-enrol answer."""
+
+        async def guarded(turn: Turn) -> None:
+            if turn.participant is None:
+                turn.reply(messages.not_enrolled(turn.t))
+            else:
+                await body(turn, turn.participant)
+
+        return await self._handle(inbound, guarded)
+
+    async def start(self, inbound: Inbound, code_text: str | None) -> bool:
+        """`/start` with or without an enrolment code."""
+
+        async def body(turn: Turn) -> None:
+            if code_text:
+                await self._enrol(turn, code_text)
+            elif turn.participant is not None:
+                turn.reply(
+                    messages.greeting(turn.t, turn.participant.name), messages.main_menu(turn.t)
+                )
+            else:
+                turn.reply(messages.not_enrolled(turn.t))
+
+        return await self._handle(inbound, body)
+
+    async def _enrol(self, turn: Turn, code_text: str) -> None:
+        session, inbound, now = turn.session, turn.inbound, self._ctx.now()
+        failures = list(
+            await session.scalars(
+                select(EnrolmentAttempt.attempted_at).where(
+                    EnrolmentAttempt.telegram_user_id == inbound.user_id,
+                    EnrolmentAttempt.attempted_at > now - self._policy.window,
+                )
+            )
+        )
+        locked_until = self._policy.locked_until(failures, now)
+        if locked_until is not None:
+            turn.reply(
+                messages.too_many_tries(turn.t, locked_until.astimezone(self._ctx.profile.zone))
+            )
+            return
+        code = enrolment.normalise_code(code_text)
+        record = None
+        if code is not None:
+            record = await session.scalar(
+                select(EnrolmentCode).where(
+                    EnrolmentCode.code_hash == enrolment.hash_code(code, self._ctx.secret_key)
+                )
+            )
+        issued = (
+            IssuedCode(record.expires_at, record.used_at, record.revoked_at) if record else None
+        )
+        status = enrolment.code_status(issued, now)
+        if status is not CodeStatus.VALID or record is None:
+            session.add(EnrolmentAttempt(telegram_user_id=inbound.user_id, attempted_at=now))
+            failures.append(now)
+            locked_until = self._policy.locked_until(failures, now)
+            if locked_until is not None:
+                until = locked_until.astimezone(self._ctx.profile.zone)
+                turn.reply(messages.too_many_tries(turn.t, until))
+            elif status is CodeStatus.USED:
+                turn.reply(messages.code_used(turn.t))
+            elif status is CodeStatus.EXPIRED:
+                turn.reply(messages.code_expired(turn.t))
+            else:
+                tries_left = self._policy.max_failures - len(failures)
+                turn.reply(messages.code_not_recognised(turn.t, tries_left))
+            return
+        record.used_at = now
+        participant = await session.get_one(
+            Participant, record.participant_id, options=[selectinload(Participant.cohort)]
+        )
+        await self._link(turn, participant)
+
+    async def _link(self, turn: Turn, participant: Participant) -> None:
+        """Link this Telegram account to `participant`, ending any older links on both sides."""
+        session, inbound, now = turn.session, turn.inbound, self._ctx.now()
+        old_links = await session.scalars(
+            select(TelegramLink).where(
+                TelegramLink.unlinked_at.is_(None),
+                (TelegramLink.participant_id == participant.id)
+                | (TelegramLink.telegram_user_id == inbound.user_id),
+            )
+        )
+        if participant.language is None:
+            participant.language = self._ctx.catalogs.match(inbound.language_code)
+        t = self._ctx.catalogs.translator(participant.language, inbound.language_code)
+        for old in old_links:
+            old.unlinked_at = now
+            if old.participant_id == participant.id and old.chat_id != inbound.chat_id:
+                queue_message(
+                    session, old.chat_id, messages.unlinked_elsewhere(t), participant_id=None
+                )
+        session.add(
+            TelegramLink(
+                participant_id=participant.id,
+                telegram_user_id=inbound.user_id,
+                chat_id=inbound.chat_id,
+                linked_at=now,
+            )
+        )
+        audit(session, "telegram", "participant.link", f"participant:{participant.id}")
+        turn.participant, turn.t = participant, t
+        turn.reply(messages.welcome(t, participant.name), messages.main_menu(t))
+
+    async def progress(self, inbound: Inbound) -> bool:
+        """His sessions completed, catch-ups, next session and Offender Manager."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            summary = await load_summary(turn.session, self._ctx.profile.rules, participant.id)
+            upcoming = await next_session(turn.session, participant, self._ctx.now())
+            next_view = (
+                messages.NextSession(
+                    upcoming.starts_at.astimezone(self._ctx.profile.zone), upcoming.venue
+                )
+                if upcoming
+                else None
+            )
+            turn.reply(
+                messages.progress(turn.t, summary, next_view, _om(participant)),
+                messages.main_menu(turn.t),
+            )
+
+        return await self._for_participant(inbound, body)
+
+    async def contacts(self, inbound: Inbound) -> bool:
+        async def body(turn: Turn, participant: Participant) -> None:
+            text = messages.contacts(turn.t, self._ctx.profile, _om(participant))
+            turn.reply(text, messages.main_menu(turn.t))
+
+        return await self._for_participant(inbound, body)
+
+    async def help(self, inbound: Inbound) -> bool:
+        return await self._reply_with(inbound, messages.help_text)
+
+    async def unknown_command(self, inbound: Inbound) -> bool:
+        return await self._reply_with(inbound, messages.unknown_command)
+
+    async def not_understood(self, inbound: Inbound) -> bool:
+        return await self._reply_with(inbound, messages.not_understood)
+
+    async def unsupported_content(self, inbound: Inbound) -> bool:
+        return await self._reply_with(inbound, messages.unsupported_content)
+
+    async def too_long(self, inbound: Inbound) -> bool:
+        return await self._reply_with(inbound, messages.too_long)
+
+    async def _reply_with(self, inbound: Inbound, render: Callable[[Translator], str]) -> bool:
+        async def body(turn: Turn, _participant: Participant) -> None:
+            turn.reply(render(turn.t), messages.main_menu(turn.t))
+
+        return await self._for_participant(inbound, body)
+
+    async def group_chat(self, update_id: int, chat_id: int, language_code: str | None) -> bool:
+        """Say once that the bot works in private chats only, then leave the group."""
+        async with self._ctx.uow() as session:
+            session.add(ProcessedUpdate(update_id=update_id, processed_at=self._ctx.now()))
+            try:
+                await session.flush()
+            except IntegrityError:
+                return False
+            leaving = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.chat_id == chat_id, OutboxMessage.action == "leave_chat")
+            )
+            if not leaving:
+                t = self._ctx.catalogs.translator(language_code)
+                queue_message(session, chat_id, messages.private_chats_only(t))
+                session.add(OutboxMessage(chat_id=chat_id, action="leave_chat"))
+            await session.commit()
+        self._ctx.on_outbox_written()
+        return True
+
+
+def _om(participant: Participant) -> messages.StaffContact:
+    return messages.StaffContact(
+        participant.offender_manager.name, participant.offender_manager.phone
+    )
+
+
+async def _linked_participant(session: AsyncSession, user_id: int) -> Participant | None:
+    result: Participant | None = await session.scalar(
+        select(Participant)
+        .join(TelegramLink, TelegramLink.participant_id == Participant.id)
+        .where(TelegramLink.telegram_user_id == user_id, TelegramLink.unlinked_at.is_(None))
+        .options(selectinload(Participant.offender_manager))
+    )
+    return result

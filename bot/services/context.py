@@ -1,0 +1,67 @@
+"""What every service needs: a unit of work, the profile, translations, secrets and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Profile
+from bot.db.engine import UnitOfWork
+from bot.db.models import AuditEntry, OutboxMessage
+from bot.i18n import Catalogs
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    session_factory: async_sessionmaker[AsyncSession]
+    profile: Profile
+    catalogs: Catalogs
+    secret_key: bytes
+    clock: Callable[[], datetime] = system_clock
+    # Called after a commit that queued outgoing messages, so the sender wakes at once.
+    on_outbox_written: Callable[[], None] = field(default=lambda: None)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def queue_message(
+    session: AsyncSession,
+    chat_id: int,
+    text: str,
+    *,
+    reply_markup: dict[str, Any] | None = None,
+    participant_id: int | None = None,
+) -> None:
+    """Add a message to the outbox in the caller's transaction."""
+    session.add(
+        OutboxMessage(
+            chat_id=chat_id,
+            text=text,
+            reply_markup=reply_markup,
+            participant_id=participant_id,
+        )
+    )
+
+
+def audit(
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    /,
+    **details: Any,
+) -> None:
+    """Record a staff or admin action in the caller's transaction."""
+    session.add(AuditEntry(actor=actor, action=action, subject=subject, details=details or None))
