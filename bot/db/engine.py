@@ -67,8 +67,9 @@ class UnitOfWork:
         if self._session is None:
             raise RuntimeError("unit of work exited without being entered")
         try:
-            if exc_type is not None or self._session.in_transaction():
+            if exc_type is not None:
                 await self._session.rollback()
         finally:
+            # Closing ends any uncommitted transaction without expiring what was read.
             await self._session.close()
             self._session = None

@@ -19,7 +19,7 @@ async def load_summary(
         .join(Attendance, Attendance.session_id == ScheduledSession.id)
         .where(Attendance.participant_id == participant_id)
     )
-    outcomes: dict[int, Outcome] = {number: outcome for number, outcome in rows.tuples()}
+    outcomes: dict[int, Outcome] = {number: outcome for number, outcome in rows}
     caught_up = await session.scalars(
         select(ScheduledSession.number)
         .join(CatchUp, CatchUp.session_id == ScheduledSession.id)
