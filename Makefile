@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,11 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+## messages: refresh locales/messages.pot from the code (and merge it into every catalog)
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F pyproject.toml -k N_ --no-location --sort-output \
+		--add-comments=Translators: --project="Programme Companion" \
+		-o locales/messages.pot bot handlers
+	@if ls locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location; fi

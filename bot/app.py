@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import secrets
 import signal
 from collections.abc import AsyncIterator
@@ -78,6 +79,9 @@ def build_application(
     core: Core, *, with_updater: bool = True
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot application, pointed at `COMPANION_BOT_API_URL`."""
+    # Opt in to PTB 23's timedelta durations (RetryAfter.retry_after) and silence the
+    # deprecation warning every 429 would log; the outbox accepts both forms.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     api = core.settings.bot_api_url
     builder = (
         ApplicationBuilder()

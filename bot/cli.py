@@ -215,6 +215,15 @@ def staff_add(email: str, name: str, role: str, phone: str | None, as_json: bool
     _emit(as_json, view, f"Added {view.name} <{view.email}> as {view.role} (id {view.id}).")
 
 
+@staff.command("list")
+@json_option
+@friendly_errors
+def staff_list(as_json: bool) -> None:
+    """List staff accounts."""
+    rows = _with_core(lambda core: admin.list_staff(core.services))
+    _emit(as_json, rows, "\n".join(f"{s.id:>4}  {s.role:<26} {s.name} <{s.email}>" for s in rows))
+
+
 @main.group()
 def cohort() -> None:
     """Cohorts and their sessions."""
@@ -252,6 +261,24 @@ def cohort_add(
     _emit(as_json, view, "\n".join(lines))
 
 
+@cohort.command("list")
+@json_option
+@friendly_errors
+def cohort_list(as_json: bool) -> None:
+    """List cohorts with their first and last sessions."""
+    rows = _with_core(lambda core: admin.list_cohorts(core.services))
+    _emit(
+        as_json,
+        rows,
+        "\n".join(
+            f"{c.name}: {len(c.sessions)} sessions, "
+            f"{c.sessions[0].starts_at:%d %b %Y} to {c.sessions[-1].starts_at:%d %b %Y}"
+            for c in rows
+            if c.sessions
+        ),
+    )
+
+
 @main.group()
 def participant() -> None:
     """Participants and their enrolment codes."""
@@ -280,6 +307,20 @@ def participant_add(
         as_json,
         {"participant": view, "enrolment": code},
         f"Added {view.name} as {view.reference}.\n" + _code_text(code),
+    )
+
+
+@participant.command("list")
+@click.option("--cohort", "cohort_name", help="Only this cohort.")
+@json_option
+@friendly_errors
+def participant_list(cohort_name: str | None, as_json: bool) -> None:
+    """List participants with their cohort and Offender Manager."""
+    rows = _with_core(lambda core: admin.list_participants(core.services, cohort_name))
+    _emit(
+        as_json,
+        rows,
+        "\n".join(f"{p.reference}  {p.name}  ({p.cohort}; OM {p.offender_manager})" for p in rows),
     )
 
 

@@ -367,3 +367,45 @@ async def record_catch_up(
         summary = await load_summary(session, ctx.profile.rules, participant.id)
         await session.commit()
     return summary
+
+
+async def list_staff(ctx: ServiceContext) -> list[StaffView]:
+    async with ctx.uow() as session:
+        rows = await session.scalars(select(Staff).order_by(Staff.name))
+        return [StaffView(s.id, s.email, s.name, s.role.value, s.phone) for s in rows]
+
+
+async def list_cohorts(ctx: ServiceContext) -> list[CohortView]:
+    zone = ctx.profile.zone
+    async with ctx.uow() as session:
+        rows = await session.scalars(
+            select(Cohort).order_by(Cohort.name).options(selectinload(Cohort.sessions))
+        )
+        return [
+            CohortView(
+                c.id,
+                c.name,
+                c.venue,
+                [SessionView(s.number, s.starts_at.astimezone(zone), None) for s in c.sessions],
+            )
+            for c in rows
+        ]
+
+
+async def list_participants(
+    ctx: ServiceContext, cohort_name: str | None = None
+) -> list[ParticipantView]:
+    async with ctx.uow() as session:
+        query = (
+            select(Participant, Cohort.name, Staff.email)
+            .join(Cohort, Participant.cohort_id == Cohort.id)
+            .join(Staff, Participant.offender_manager_id == Staff.id)
+            .order_by(Participant.reference)
+        )
+        if cohort_name is not None:
+            query = query.where(Cohort.name == cohort_name)
+        rows = await session.execute(query)
+        return [
+            ParticipantView(p.reference, p.name, cohort, om_email, p.language)
+            for p, cohort, om_email in rows
+        ]

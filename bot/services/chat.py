@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -46,10 +47,12 @@ class Turn:
     inbound: Inbound
     participant: Participant | None
     t: Translator
+    now: datetime
 
     def reply(self, text: str, reply_markup: dict[str, Any] | None = None) -> None:
         queue_message(
             self.session,
+            self.now,
             self.inbound.chat_id,
             text,
             reply_markup=reply_markup,
@@ -82,7 +85,7 @@ class ChatService:
             t = self._ctx.catalogs.translator(
                 participant.language if participant else None, inbound.language_code
             )
-            await body(Turn(session, inbound, participant, t))
+            await body(Turn(session, inbound, participant, t, self._ctx.now()))
             await session.commit()
         self._ctx.on_outbox_written()
         return True
@@ -178,9 +181,7 @@ class ChatService:
         for old in old_links:
             old.unlinked_at = now
             if old.participant_id == participant.id and old.chat_id != inbound.chat_id:
-                queue_message(
-                    session, old.chat_id, messages.unlinked_elsewhere(t), participant_id=None
-                )
+                queue_message(session, now, old.chat_id, messages.unlinked_elsewhere(t))
         session.add(
             TelegramLink(
                 participant_id=participant.id,
@@ -256,8 +257,9 @@ class ChatService:
             )
             if not leaving:
                 t = self._ctx.catalogs.translator(language_code)
-                queue_message(session, chat_id, messages.private_chats_only(t))
-                session.add(OutboxMessage(chat_id=chat_id, action="leave_chat"))
+                now = self._ctx.now()
+                queue_message(session, now, chat_id, messages.private_chats_only(t))
+                queue_message(session, now, chat_id, None, action="leave_chat")
             await session.commit()
         self._ctx.on_outbox_written()
         return True

@@ -38,19 +38,24 @@ class ServiceContext:
 
 def queue_message(
     session: AsyncSession,
+    now: datetime,
     chat_id: int,
-    text: str,
+    text: str | None,
     *,
     reply_markup: dict[str, Any] | None = None,
     participant_id: int | None = None,
+    action: str = "message",
 ) -> None:
-    """Add a message to the outbox in the caller's transaction."""
+    """Add a message (or another chat action) to the outbox in the caller's transaction."""
     session.add(
         OutboxMessage(
             chat_id=chat_id,
+            action=action,
             text=text,
             reply_markup=reply_markup,
             participant_id=participant_id,
+            created_at=now,
+            next_attempt_at=now,
         )
     )
 

@@ -1,7 +1,6 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import pytest
 
 from bot.domain.attendance import Outcome, ProgrammeRules, summarise
 from bot.domain.errors import Conflict, InvalidInput

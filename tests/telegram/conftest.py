@@ -7,6 +7,7 @@ test at teardown.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, time
@@ -58,6 +59,7 @@ class Harness:
         return reference
 
 
+@functools.cache
 def _spec() -> BotApiSpec | None:
     path = find_spec_path()
     return BotApiSpec.load(path) if path else None

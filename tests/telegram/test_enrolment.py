@@ -3,6 +3,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.db.models import TelegramLink
+from bot.services import admin
 from tests.telegram.conftest import Harness
 
 
@@ -66,16 +67,13 @@ async def test_five_wrong_codes_in_an_hour_lock_out_even_a_good_code(harness: Ha
 async def test_linking_a_new_phone_unlinks_the_old_one_and_tells_it(harness: Harness) -> None:
     old_phone, new_phone = harness.sandbox.user(1008, "Sam"), harness.sandbox.user(1009, "Sam")
     reference = await harness.enrol(old_phone)
-    from bot.services import admin
-
     code = await admin.issue_code(harness.core.services, "cli:tester", reference, None)
     before_old = len(harness.sandbox.messages_to(old_phone.chat_id))
     await harness.say(new_phone, f"/start {code.code}")
     [notice] = await harness.replies(old_phone, before_old)
     first_line = (notice.text or "").splitlines()[0]
-    assert (
-        first_line
-        == "This chat is no longer linked to your account. Your account is now used on another phone."
+    assert first_line == (
+        "This chat is no longer linked to your account. Your account is now used on another phone."
     )
     # The old phone is now a stranger: it only gets the how-to-enrol answer.
     [reply] = await harness.say(old_phone, "/progress")
