@@ -73,13 +73,23 @@ class ChatService:
     def catalogs(self) -> Catalogs:
         return self._ctx.catalogs
 
+    async def _claim(self, session: AsyncSession, update_id: int) -> bool:
+        """Record the update id in this transaction; False if it was processed before.
+
+        The id commits with the update's effects, so a redelivered update either finds it
+        (and does nothing) or finds neither (and does everything).
+        """
+        session.add(ProcessedUpdate(update_id=update_id, processed_at=self._ctx.now()))
+        try:
+            await session.flush()
+        except IntegrityError:
+            return False
+        return True
+
     async def _handle(self, inbound: Inbound, body: TurnBody) -> bool:
         """Run `body` once per update id; False when the update was handled before."""
         async with self._ctx.uow() as session:
-            session.add(ProcessedUpdate(update_id=inbound.update_id, processed_at=self._ctx.now()))
-            try:
-                await session.flush()
-            except IntegrityError:
+            if not await self._claim(session, inbound.update_id):
                 return False
             participant = await _linked_participant(session, inbound.user_id)
             t = self._ctx.catalogs.translator(
@@ -245,10 +255,7 @@ class ChatService:
     async def group_chat(self, update_id: int, chat_id: int, language_code: str | None) -> bool:
         """Say once that the bot works in private chats only, then leave the group."""
         async with self._ctx.uow() as session:
-            session.add(ProcessedUpdate(update_id=update_id, processed_at=self._ctx.now()))
-            try:
-                await session.flush()
-            except IntegrityError:
+            if not await self._claim(session, update_id):
                 return False
             leaving = await session.scalar(
                 select(func.count())

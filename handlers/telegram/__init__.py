@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.telegram import fallback, groups, menu, start
+from handlers.telegram import errors, fallback, groups, menu, start
 from handlers.telegram.context import CompanionContext
 
 __all__ = ["CompanionContext", "register"]
@@ -41,3 +41,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ],
         group=0,
     )
+    application.add_error_handler(errors.log_error)

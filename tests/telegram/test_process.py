@@ -1,0 +1,49 @@
+"""`companion run` as an operator starts it: a real process, migrations, polling, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.server import BotApiSandbox
+from tests.telegram.conftest import TOKEN, _spec
+
+
+async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    spec = _spec()
+    if spec is None:
+        pytest.skip("../shared/telegram/api.json is absent: Bot API spec checks cannot run")
+    async with BotApiSandbox(TOKEN, spec=spec, bot_username="companion_test_bot") as sandbox:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+        env.update(
+            COMPANION_BOT_TOKEN=TOKEN,
+            COMPANION_BOT_API_URL=sandbox.url,
+            COMPANION_DATA_DIR=str(tmp_path),
+        )
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("companion")),
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            stranger = sandbox.user(5001, "Alex")
+            stranger.send_text("/start")
+            [reply] = await sandbox.wait_for_messages(stranger.chat_id, 1, timeout=60)
+            assert "you need a code" in (reply.text or "")
+            commands = sandbox.calls_to("setMyCommands")[-1].params["commands"]
+            assert [c["command"] for c in commands] == ["progress", "contacts", "help"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        log = output.decode()
+        assert process.returncode == 0, log
+        assert TOKEN not in log  # the token is a secret: never in logs
+        assert (tmp_path / "companion.db").exists()
+        assert sandbox.violations == []

@@ -1,0 +1,54 @@
+"""Discretion: a lock screen shows the first line of a message, so it must never say what
+the programme is about."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot import messages
+from bot.config import EXAMPLE_PROFILE, load_profile
+from bot.domain.attendance import AttendanceSummary
+from bot.i18n import Catalogs
+
+SUBJECT = re.compile(r"offen[cds]|sex|internet|i-sotp|treatment|probation|court|prison", re.I)
+OM = messages.StaffContact("Dana Fictional", "01234 567890")
+
+
+def _all_messages() -> dict[str, str]:
+    t = Catalogs().translator("en")
+    summary = AttendanceSummary(35, 3, 3, 5, 0, 4)
+    upcoming = messages.NextSession(datetime(2026, 12, 3, 18, tzinfo=UTC), "Room 2")
+    return {
+        "welcome": messages.welcome(t, "Sam"),
+        "greeting": messages.greeting(t, "Sam"),
+        "not_enrolled": messages.not_enrolled(t),
+        "code_not_recognised": messages.code_not_recognised(t, 3),
+        "code_used": messages.code_used(t),
+        "code_expired": messages.code_expired(t),
+        "too_many_tries": messages.too_many_tries(t, datetime(2026, 12, 3, 18, tzinfo=UTC)),
+        "unlinked_elsewhere": messages.unlinked_elsewhere(t),
+        "progress": messages.progress(t, summary, upcoming, OM),
+        "contacts": messages.contacts(t, load_profile(EXAMPLE_PROFILE), OM),
+        "help": messages.help_text(t),
+        "unknown_command": messages.unknown_command(t),
+        "not_understood": messages.not_understood(t),
+        "unsupported": messages.unsupported_content(t),
+        "too_long": messages.too_long(t),
+        "private_chats_only": messages.private_chats_only(t),
+    }
+
+
+def test_no_first_line_names_the_programme_subject() -> None:
+    for name, text in _all_messages().items():
+        first_line = text.splitlines()[0]
+        assert not SUBJECT.search(first_line), (name, first_line)
+
+
+def test_messages_fit_in_one_telegram_message() -> None:
+    for name, text in _all_messages().items():
+        assert 0 < len(text) <= 4096, name
+
+
+def test_example_profile_display_name_is_neutral() -> None:
+    assert not SUBJECT.search(load_profile(EXAMPLE_PROFILE).programme.display_name)
