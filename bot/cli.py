@@ -135,8 +135,9 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@json_option
 @friendly_errors
-def db_upgrade() -> None:
+def db_upgrade(as_json: bool) -> None:
     """Create or update the database schema to the latest version."""
     settings = load_settings()
 
@@ -148,7 +149,8 @@ def db_upgrade() -> None:
         finally:
             await engine.dispose()
 
-    click.echo(f"Database is at schema version {_run(main())}.")
+    revision = _run(main())
+    _emit(as_json, {"current": revision}, f"Database is at schema version {revision}.")
 
 
 @db.command("current")
