@@ -112,6 +112,7 @@ async def _announce_commands(
     t = core.services.catalogs.translator()
     await application.bot.set_my_commands(
         [
+            BotCommand("absence", t._("Tell us you cannot come to a session")),
             BotCommand("progress", t._("See your sessions and catch-ups")),
             BotCommand("contacts", t._("Who to call")),
             BotCommand("help", t._("What this chat can do")),
@@ -168,13 +169,15 @@ async def running_bot(
         try:
             yield application
         finally:
-            stop.set()
-            await sender_task
+            # Stop taking updates first (a webhook 200 promises Telegram we have it), then
+            # let the handlers finish, then stop the sender.
+            if runner is not None:
+                await runner.cleanup()
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
-            if runner is not None:
-                await runner.cleanup()
+            stop.set()
+            await sender_task
 
 
 def webhook_path(url: str) -> str:

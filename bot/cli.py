@@ -100,6 +100,8 @@ def main(verbose: bool) -> None:
     # httpx logs every request URL, and those URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # PTB's debug log prints every outgoing text: personal data stays out of logs.
+    logging.getLogger("telegram").setLevel(logging.INFO)
 
 
 @main.command()

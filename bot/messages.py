@@ -7,10 +7,11 @@ as a Bot API JSON object), so services can write it straight to the outbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.config import Profile
+from bot.domain.absence import Reason
 from bot.domain.attendance import AttendanceSummary
 from bot.i18n import N_, Translator
 
@@ -18,13 +19,20 @@ from bot.i18n import N_, Translator
 MENU_PROGRESS = N_("My progress")
 MENU_CONTACTS = N_("Contacts")
 MENU_HELP = N_("Help")
-MENU_ACTIONS = {MENU_PROGRESS: "progress", MENU_CONTACTS: "contacts", MENU_HELP: "help"}
+MENU_ABSENCE = N_("I can't come")
+MENU_ACTIONS = {
+    MENU_ABSENCE: "absence",
+    MENU_PROGRESS: "progress",
+    MENU_CONTACTS: "contacts",
+    MENU_HELP: "help",
+}
 
 
 def main_menu(t: Translator) -> dict[str, Any]:
     """The reply keyboard under the chat: only features that work."""
     return {
         "keyboard": [
+            [{"text": t._(MENU_ABSENCE)}],
             [{"text": t._(MENU_PROGRESS)}, {"text": t._(MENU_CONTACTS)}],
             [{"text": t._(MENU_HELP)}],
         ],
@@ -186,6 +194,7 @@ def help_text(t: Translator) -> str:
     return "\n\n".join(
         [
             t._("What I can do"),
+            t._("/absence tells your Offender Manager you cannot come to a session."),
             t._("/progress shows how many sessions you have done and your catch-ups."),
             t._("/contacts shows who to call and how."),
             t._("/help shows this list."),
@@ -212,3 +221,95 @@ def too_long(t: Translator) -> str:
 
 def private_chats_only(t: Translator) -> str:
     return t._("Sorry, I only work in private chats. I will leave this group now.")
+
+
+# --- Reporting an absence -------------------------------------------------------------------
+
+REASON_LABELS = {
+    Reason.ILL: N_("I am ill"),
+    Reason.FAMILY_EMERGENCY: N_("Family emergency"),
+    Reason.WORK: N_("Work"),
+    Reason.TRAVEL: N_("Travel problem"),
+    Reason.OTHER: N_("Something else"),
+}
+
+
+def inline(rows: list[list[tuple[str, str]]]) -> dict[str, Any]:
+    """An inline keyboard from rows of (label, callback data)."""
+    return {
+        "inline_keyboard": [
+            [{"text": text, "callback_data": data} for text, data in row] for row in rows
+        ]
+    }
+
+
+def session_label(t: Translator, starts_at: datetime) -> str:
+    return t._("{date} at {time}").format(date=t.date(starts_at.date()), time=t.time(starts_at))
+
+
+def absence_choose_session(t: Translator) -> str:
+    return t._("Which session can you not come to? Tap one below.")
+
+
+def absence_no_sessions(t: Translator, om: StaffContact) -> str:
+    return "\n\n".join([t._("There is no session you can report right now."), om_contact(t, om)])
+
+
+def absence_choose_reason(t: Translator) -> str:
+    return t._("Why can you not come? Tap one below.")
+
+
+def absence_ask_details(t: Translator, optional: bool) -> str:
+    if optional:
+        return t._(
+            "Please tell us in a few words what is wrong. Write it below. You can also tap Skip."
+        )
+    return t._("Please tell us in a few words what happened. Write it below.")
+
+
+def absence_summary(t: Translator, session: datetime, reason: Reason, details: str | None) -> str:
+    lines = [
+        t._("Please check your report."),
+        t._("Session: {session}").format(session=session_label(t, session)),
+        t._("Reason: {reason}").format(reason=t._(REASON_LABELS[reason])),
+    ]
+    if details:
+        lines.append(t._("Your words: {words}").format(words=details))
+    return "\n".join(lines)
+
+
+def absence_sent(t: Translator, om: StaffContact) -> str:
+    if om.phone:
+        return t._(
+            "Thank you. Your report has been sent to your Offender Manager, {name}.\n\n"
+            "You must also call them straight away: {phone}"
+        ).format(name=om.name, phone=om.phone)
+    return t._(
+        "Thank you. Your report has been sent to your Offender Manager, {name}.\n\n"
+        "You must also contact them straight away."
+    ).format(name=om.name)
+
+
+def absence_sick_note(t: Translator, due: date) -> str:
+    return t._(
+        "You are ill, so you need a sick note (a self-certificate). "
+        "Your Offender Manager must get it by {date}."
+    ).format(date=t.date(due))
+
+
+def absence_already_reported(t: Translator, session: datetime, reason: Reason) -> str:
+    return t._(
+        "You have already reported the session on {session}. Your reason was: {reason}. "
+        "You do not need to report it again."
+    ).format(session=session_label(t, session), reason=t._(REASON_LABELS[reason]))
+
+
+def absence_cancelled(t: Translator) -> str:
+    return t._("OK. Nothing has been sent.")
+
+
+STALE_BUTTON = N_("This button does not work any more.")
+BUTTON_CANCEL = N_("Cancel")
+BUTTON_SKIP = N_("Skip")
+BUTTON_SEND = N_("Send it")
+BUTTON_CHANGE = N_("Change it")

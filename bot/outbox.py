@@ -128,7 +128,12 @@ class OutboxSender:
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
             await self._reschedule(row, timedelta(seconds=seconds), f"429: {error.message}")
             return False
-        except (Forbidden, InvalidToken) as error:
+        except InvalidToken as error:
+            # The whole bot is refused (token revoked, proxy hiccup): keep the message.
+            log.error("Bot API refused our token; outbox message %s will wait", row.id)
+            await self._reschedule(row, MAX_BACKOFF, f"401/404: {error.message}")
+            return False
+        except Forbidden as error:
             # Blocked by the user, kicked from a chat: retrying can never succeed.
             await self._finish(row, FAILED, error=f"403: {error.message}")
             return True

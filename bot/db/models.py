@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attendance import Outcome
 from bot.domain.roles import Role
 
@@ -261,3 +262,43 @@ class AppState(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(500))
+
+
+class AbsenceReport(Base):
+    """A participant's report that he cannot attend, or did not attend, a session."""
+
+    __tablename__ = "absence_reports"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "session_id"),
+        Index("ix_absence_reports_status", "status", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("scheduled_sessions.id"))
+    reason: Mapped[Reason] = mapped_column(_value_enum(Reason, 20))
+    details: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[AbsenceStatus] = mapped_column(_value_enum(AbsenceStatus, 20))
+    reported_at: Mapped[datetime]
+    self_certificate_due: Mapped[date | None] = mapped_column(Date)
+    certificate_received_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_message: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship()
+    session: Mapped[ScheduledSession] = relationship()
+
+
+class Conversation(Base):
+    """A guided conversation in progress, kept in the database so a restart loses nothing."""
+
+    __tablename__ = "conversations"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Changes with every new conversation, so buttons from an older one are recognised as stale.
+    token: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(20))
+    step: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

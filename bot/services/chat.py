@@ -4,11 +4,8 @@ update id, makes its change and queues its reply in the outbox."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -25,40 +22,10 @@ from bot.db.models import (
 from bot.domain import enrolment
 from bot.domain.enrolment import AttemptPolicy, CodeStatus, IssuedCode
 from bot.i18n import Catalogs, Translator
+from bot.services import absence
 from bot.services.context import ServiceContext, audit, queue_message
 from bot.services.progress import load_summary, next_session
-
-
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """Who sent an update, and where to answer."""
-
-    update_id: int
-    user_id: int
-    chat_id: int
-    language_code: str | None
-
-
-@dataclass
-class Turn:
-    """One update being handled: its session, the linked participant (if any) and his language."""
-
-    session: AsyncSession
-    inbound: Inbound
-    participant: Participant | None
-    t: Translator
-    now: datetime
-
-    def reply(self, text: str, reply_markup: dict[str, Any] | None = None) -> None:
-        queue_message(
-            self.session,
-            self.now,
-            self.inbound.chat_id,
-            text,
-            reply_markup=reply_markup,
-            participant_id=self.participant.id if self.participant else None,
-        )
-
+from bot.services.turns import Inbound, Turn, om_contact
 
 TurnBody = Callable[[Turn], Awaitable[None]]
 ParticipantBody = Callable[[Turn, Participant], Awaitable[None]]
@@ -154,6 +121,15 @@ class ChatService:
             IssuedCode(record.expires_at, record.used_at, record.revoked_at) if record else None
         )
         status = enrolment.code_status(issued, now)
+        if (
+            status is CodeStatus.USED
+            and record is not None
+            and turn.participant is not None
+            and record.participant_id == turn.participant.id
+        ):
+            # He tapped his own link again: greet him, it is not a wrong try.
+            turn.reply(messages.greeting(turn.t, turn.participant.name), messages.main_menu(turn.t))
+            return
         if status is not CodeStatus.VALID or record is None:
             session.add(EnrolmentAttempt(telegram_user_id=inbound.user_id, attempted_at=now))
             failures.append(now)
@@ -190,6 +166,12 @@ class ChatService:
         t = self._ctx.catalogs.translator(participant.language, inbound.language_code)
         for old in old_links:
             old.unlinked_at = now
+            # Nothing still waiting may reach a phone that is no longer his.
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.chat_id == old.chat_id, OutboxMessage.status == "pending")
+                .values(status="cancelled", last_error="chat unlinked")
+            )
             if old.participant_id == participant.id and old.chat_id != inbound.chat_id:
                 queue_message(session, now, old.chat_id, messages.unlinked_elsewhere(t))
         session.add(
@@ -218,7 +200,7 @@ class ChatService:
                 else None
             )
             turn.reply(
-                messages.progress(turn.t, summary, next_view, _om(participant)),
+                messages.progress(turn.t, summary, next_view, om_contact(participant)),
                 messages.main_menu(turn.t),
             )
 
@@ -226,7 +208,7 @@ class ChatService:
 
     async def contacts(self, inbound: Inbound) -> bool:
         async def body(turn: Turn, participant: Participant) -> None:
-            text = messages.contacts(turn.t, self._ctx.profile, _om(participant))
+            text = messages.contacts(turn.t, self._ctx.profile, om_contact(participant))
             turn.reply(text, messages.main_menu(turn.t))
 
         return await self._for_participant(inbound, body)
@@ -237,14 +219,49 @@ class ChatService:
     async def unknown_command(self, inbound: Inbound) -> bool:
         return await self._reply_with(inbound, messages.unknown_command)
 
-    async def not_understood(self, inbound: Inbound) -> bool:
-        return await self._reply_with(inbound, messages.not_understood)
+    async def free_text(self, inbound: Inbound, text: str) -> bool:
+        """Text outside a command: his own words if a conversation asked for them."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            if not await absence.details(self._ctx, turn, participant, text):
+                turn.reply(messages.not_understood(turn.t), messages.main_menu(turn.t))
+
+        return await self._for_participant(inbound, body)
+
+    async def absence_start(self, inbound: Inbound) -> bool:
+        """`/absence` or the "I can't come" button."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            await absence.begin(self._ctx, turn, participant)
+
+        return await self._for_participant(inbound, body)
+
+    async def button(self, inbound: Inbound, data: str) -> str | None:
+        """An inline button press; returns a short notice to show when the button is stale."""
+        stale = False
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            nonlocal stale
+            stale = not (
+                data.startswith(f"{absence.PREFIX}:")
+                and await absence.press(self._ctx, turn, participant, data)
+            )
+
+        await self._for_participant(inbound, body)
+        return (
+            self.catalogs.translator(inbound.language_code)._(messages.STALE_BUTTON)
+            if stale
+            else None
+        )
 
     async def unsupported_content(self, inbound: Inbound) -> bool:
         return await self._reply_with(inbound, messages.unsupported_content)
 
     async def too_long(self, inbound: Inbound) -> bool:
-        return await self._reply_with(inbound, messages.too_long)
+        async def body(turn: Turn, _participant: Participant) -> None:
+            turn.reply(messages.too_long(turn.t))
+
+        return await self._for_participant(inbound, body)
 
     async def _reply_with(self, inbound: Inbound, render: Callable[[Translator], str]) -> bool:
         async def body(turn: Turn, _participant: Participant) -> None:
@@ -260,7 +277,11 @@ class ChatService:
             leaving = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.chat_id == chat_id, OutboxMessage.action == "leave_chat")
+                .where(
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.action == "leave_chat",
+                    OutboxMessage.status == "pending",
+                )
             )
             if not leaving:
                 t = self._ctx.catalogs.translator(language_code)
@@ -270,12 +291,6 @@ class ChatService:
             await session.commit()
         self._ctx.on_outbox_written()
         return True
-
-
-def _om(participant: Participant) -> messages.StaffContact:
-    return messages.StaffContact(
-        participant.offender_manager.name, participant.offender_manager.phone
-    )
 
 
 async def _linked_participant(session: AsyncSession, user_id: int) -> Participant | None:

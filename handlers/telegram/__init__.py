@@ -29,6 +29,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handlers(
         [
             CommandHandler("start", start.start, filters=PRIVATE),
+            CommandHandler("absence", menu.absence, filters=PRIVATE),
             CommandHandler("progress", menu.progress, filters=PRIVATE),
             CommandHandler("contacts", menu.contacts, filters=PRIVATE),
             CommandHandler("help", menu.help_command, filters=PRIVATE),
@@ -37,7 +38,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             MessageHandler(PRIVATE & filters.COMMAND, fallback.unknown_command),
             MessageHandler(PRIVATE & filters.TEXT, fallback.text),
             MessageHandler(PRIVATE, fallback.other_content),
-            CallbackQueryHandler(fallback.stale_button),
+            CallbackQueryHandler(fallback.button),
         ],
         group=0,
     )

@@ -2,10 +2,11 @@
 
 from telegram import Update
 
+from bot.services.absence import MAX_DETAILS
 from handlers.telegram.context import CompanionContext, inbound
 
-# Longer than any answer a later conversation step asks for; refused rather than stored.
-MAX_TEXT_LENGTH = 1000
+# Longer than any answer a conversation step asks for; refused rather than stored.
+MAX_TEXT_LENGTH = MAX_DETAILS
 
 
 async def unknown_command(update: Update, context: CompanionContext) -> None:
@@ -18,8 +19,8 @@ async def text(update: Update, context: CompanionContext) -> None:
     message = update.effective_message
     if message is not None and message.text is not None and len(message.text) > MAX_TEXT_LENGTH:
         await context.chat.too_long(inbound(update))
-    else:
-        await context.chat.not_understood(inbound(update))
+    elif message is not None and message.text is not None:
+        await context.chat.free_text(inbound(update), message.text)
 
 
 async def other_content(update: Update, context: CompanionContext) -> None:
@@ -27,11 +28,11 @@ async def other_content(update: Update, context: CompanionContext) -> None:
     await context.chat.unsupported_content(inbound(update))
 
 
-async def stale_button(update: Update, context: CompanionContext) -> None:
-    """An inline button from an old message that no feature handles any more."""
+async def button(update: Update, context: CompanionContext) -> None:
+    """An inline button: the service acts on it, or says it is stale."""
     query = update.callback_query
-    if query is not None:
-        t = context.chat.catalogs.translator(
-            query.from_user.language_code if query.from_user else None
-        )
-        await query.answer(t._("This button does not work any more."))
+    if query is None:
+        return
+    notice = await context.chat.button(inbound(update), query.data or "")
+    # Always answer, so the button stops spinning on his phone.
+    await query.answer(notice)

@@ -38,4 +38,14 @@ async def menu_button(update: Update, context: CompanionContext) -> None:
             return
 
 
-_BY_ACTION = {"progress": progress, "contacts": contacts, "help": help_command}
+async def absence(update: Update, context: CompanionContext) -> None:
+    """Start reporting an absence."""
+    await context.chat.absence_start(inbound(update))
+
+
+_BY_ACTION = {
+    "absence": absence,
+    "progress": progress,
+    "contacts": contacts,
+    "help": help_command,
+}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, time
@@ -32,6 +33,22 @@ class Harness:
     sandbox: BotApiSandbox
     core: Core
     clock: FakeClock
+    run_options: dict[str, Any]
+    _bot: contextlib.AbstractAsyncContextManager[Any] | None = None
+
+    async def start_bot(self) -> None:
+        self._bot = running_bot(self.core, poll_timeout=1, **self.run_options)
+        await self._bot.__aenter__()
+
+    async def stop_bot(self) -> None:
+        if self._bot is not None:
+            await self._bot.__aexit__(None, None, None)
+            self._bot = None
+
+    async def restart_bot(self) -> None:
+        """Stop the application and start a fresh one: nothing in memory survives."""
+        await self.stop_bot()
+        await self.start_bot()
 
     async def say(self, user: SandboxUser, text: str, replies: int = 1) -> list[SentMessage]:
         """Send text and return the replies it caused (waits for them)."""
@@ -76,6 +93,8 @@ async def running_harness(
     """A sandbox, a seeded database (one OM, one cohort) and the bot running against them."""
     spec = _spec()
     if spec is None:
+        if os.environ.get("CI"):
+            pytest.fail("../shared/telegram/api.json is missing in CI")
         pytest.skip("../shared/telegram/api.json is absent: Bot API spec checks cannot run")
     sandbox = BotApiSandbox(TOKEN, spec=spec, bot_username="companion_test_bot")
     await sandbox.start()
@@ -94,10 +113,12 @@ async def running_harness(
     await admin.add_cohort(
         core.services, ACTOR, "Thursday A", date(2026, 12, 3), time(18), "Room 2, Example House"
     )
+    harness = Harness(sandbox, core, clock, run_options)
     try:
-        async with running_bot(core, poll_timeout=1, **run_options):
-            yield Harness(sandbox, core, clock)
+        await harness.start_bot()
+        yield harness
     finally:
+        await harness.stop_bot()
         await core.close()
         await sandbox.stop()
     assert sandbox.violations == [], "requests the Bot API spec does not allow"

@@ -15,7 +15,7 @@ async def test_good_code_links_the_phone_and_shows_the_menu(harness: Harness) ->
     assert welcome.text.startswith("Welcome, Sam.")
     assert welcome.params.get("protect_content") is True
     labels = [b["text"] for row in (welcome.reply_markup or {})["keyboard"] for b in row]
-    assert labels == ["My progress", "Contacts", "Help"]
+    assert labels == ["I can't come", "My progress", "Contacts", "Help"]
 
 
 async def test_typed_code_with_hyphen_and_lower_case_works(harness: Harness) -> None:
@@ -93,3 +93,11 @@ async def test_a_stranger_gets_only_the_how_to_enrol_answer(harness: Harness) ->
         assert (reply.text or "").startswith("Hello. To use this chat you need a code.")
         assert "Offender Manager" in (reply.text or "")
         assert reply.reply_markup is None
+
+
+async def test_tapping_his_own_link_again_greets_him(harness: Harness) -> None:
+    user = harness.sandbox.user(1011, "Sam")
+    _, code = await harness.add_participant("Sam")
+    await harness.say(user, f"/start {code}")
+    [again] = await harness.say(user, f"/start {code}")
+    assert (again.text or "").startswith("Hello, Sam.")
