@@ -20,6 +20,11 @@ def _button(message: SentMessage, label: str) -> str:
     raise AssertionError(f"no button {label!r} in {message.reply_markup}")
 
 
+def _labels(message: SentMessage) -> list[str]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [str(button["text"]) for row in rows for button in row]
+
+
 async def _tap(
     harness: Harness, user: SandboxUser, message: SentMessage, label: str
 ) -> SentMessage:
@@ -119,7 +124,7 @@ async def test_a_session_already_reported_is_not_offered_again(harness: Harness)
     assert len(user.messages()) == before
     assert harness.sandbox.callback_answer(update_id) is not None
     [again] = await harness.say(user, "/absence")
-    labels = [b["text"] for row in (again.reply_markup or {})["inline_keyboard"] for b in row]
+    labels = _labels(again)
     assert "Thursday, 3 December 2026 at 18:00" not in labels
     assert "Thursday, 10 December 2026 at 18:00" in labels
     assert ask is not None
@@ -130,7 +135,7 @@ async def test_missed_session_in_the_last_two_weeks_can_be_reported(harness: Har
     await harness.enrol(user)
     harness.clock.advance(timedelta(days=10))  # now 4 December: session 1 was last night
     [sessions] = await harness.say(user, "/absence")
-    labels = [b["text"] for row in (sessions.reply_markup or {})["inline_keyboard"] for b in row]
+    labels = _labels(sessions)
     assert labels[0] == "Thursday, 3 December 2026 at 18:00"
 
 
