@@ -22,11 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from bot.attachments import AttachmentFetcher
 from bot.config import Profile, Settings, load_profile
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.i18n import Catalogs
 from bot.outbox import OutboxSender
+from bot.scheduler import Scheduler
 from bot.services.chat import ChatService
 from bot.services.context import ServiceContext, system_clock
 from handlers.telegram import CompanionContext, register
@@ -115,6 +117,7 @@ async def _announce_commands(
             BotCommand("absence", t._("Tell us you cannot come to a session")),
             BotCommand("progress", t._("See your sessions and catch-ups")),
             BotCommand("contacts", t._("Who to call")),
+            BotCommand("reminders", t._("Choose your session reminders")),
             BotCommand("help", t._("What this chat can do")),
         ]
     )
@@ -139,12 +142,17 @@ async def running_bot(
     port: int = 8443,
     poll_interval: float = 0.0,
     poll_timeout: int = 10,
+    scheduler_interval: float = 60.0,
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """Run the bot (polling, or a webhook server when `webhook_url` is set) and the outbox
-    sender until the block exits."""
+    """Run the bot (polling, or a webhook server when `webhook_url` is set) with its
+    background loops (outbox sender, file fetcher, reminder scheduler) until the block exits."""
     application = build_application(core, with_updater=webhook_url is None)
-    sender = OutboxSender(core.services.session_factory, application.bot, core.services.clock)
-    core.services.on_outbox_written = sender.wake
+    services = core.services
+    sender = OutboxSender(services.session_factory, application.bot, services.clock)
+    fetcher = AttachmentFetcher(services.session_factory, application.bot, services.clock)
+    scheduler = Scheduler(services, interval_seconds=scheduler_interval)
+    services.on_outbox_written = sender.wake
+    services.on_attachment_written = fetcher.wake
     stop = asyncio.Event()
     runner: web.AppRunner | None = None
     async with application:
@@ -165,19 +173,23 @@ async def running_bot(
                 webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
         await application.start()
-        sender_task = asyncio.create_task(sender.run(stop), name="outbox-sender")
+        loops = [
+            asyncio.create_task(sender.run(stop), name="outbox-sender"),
+            asyncio.create_task(fetcher.run(stop), name="attachment-fetcher"),
+            asyncio.create_task(scheduler.run(stop), name="scheduler"),
+        ]
         try:
             yield application
         finally:
             # Stop taking updates first (a webhook 200 promises Telegram we have it), then
-            # let the handlers finish, then stop the sender.
+            # let the handlers finish, then stop the background loops.
             if runner is not None:
                 await runner.cleanup()
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
             stop.set()
-            await sender_task
+            await asyncio.gather(*loops)
 
 
 def webhook_path(url: str) -> str:

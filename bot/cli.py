@@ -23,11 +23,12 @@ from bot.app import Core, core_from, serve_forever, stored_bot_username
 from bot.config import ConfigError, Settings, load_profile, load_settings
 from bot.db.engine import make_engine
 from bot.db.migrate import current_revision, head_revision, upgrade
+from bot.domain.absence import Decision
 from bot.domain.attendance import AttendanceSummary
 from bot.domain.errors import DomainError
 from bot.domain.roles import Role
 from bot.domain.schedule import parse_clock_time, parse_iso_date
-from bot.services import admin
+from bot.services import absence_review, admin
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -343,6 +344,22 @@ def participant_code(reference: str, as_json: bool) -> None:
     _emit(as_json, code, _code_text(code))
 
 
+@staff.command("telegram-code")
+@click.argument("email")
+@json_option
+@friendly_errors
+def staff_telegram_code(email: str, as_json: bool) -> None:
+    """A one-time code that links a staff member's Telegram to get notices (new absence
+    reports, sick notes) about their caseload."""
+
+    async def body(core: Core) -> admin.CodeView:
+        username = await stored_bot_username(core)
+        return await admin.issue_staff_code(core.services, _actor(), email, username)
+
+    code = _with_core(body)
+    _emit(as_json, code, _code_text(code))
+
+
 def _code_text(code: admin.CodeView) -> str:
     lines = [
         f"Enrolment code: {code.code} (works once, until {code.expires_at:%d %b %Y %H:%M} UTC)."
@@ -395,6 +412,96 @@ def catchup_record(
         lambda core: admin.record_catch_up(core.services, _actor(), reference, for_session, done)
     )
     _emit(as_json, _summary_json(summary), f"Recorded. {_summary_text(summary)}")
+
+
+@catchup.command("book")
+@click.argument("reference")
+@click.option("--for-session", required=True, type=int, help="Number of the missed session.")
+@click.option("--at", "at", required=True, help="Local date and time, YYYY-MM-DD HH:MM.")
+@click.option("--venue", help="Where it takes place.")
+@json_option
+@friendly_errors
+def catchup_book(
+    reference: str, for_session: int, at: str, venue: str | None, as_json: bool
+) -> None:
+    """Book the catch-up for a missed session; he gets reminders for it."""
+    day, _, clock = at.strip().partition(" ")
+    starts_at = datetime.combine(parse_iso_date(day), parse_clock_time(clock))
+    booked = _with_core(
+        lambda core: admin.book_catch_up(
+            core.services, _actor(), reference, for_session, starts_at, venue
+        )
+    )
+    _emit(
+        as_json,
+        {"reference": reference, "for_session": for_session, "starts_at": booked},
+        f"Booked for {booked:%a %d %b %Y %H:%M}.",
+    )
+
+
+@main.group()
+def absence() -> None:
+    """Absence reports: list, decide, mark sick notes received."""
+
+
+@absence.command("list")
+@click.option("--pending", is_flag=True, help="Only those to decide or waiting for a sick note.")
+@click.option("--om", "offender_manager", help="Only this Offender Manager's caseload (email).")
+@json_option
+@friendly_errors
+def absence_list(pending: bool, offender_manager: str | None, as_json: bool) -> None:
+    """Absence reports, by session date."""
+    views = _with_core(
+        lambda core: absence_review.list_absences(
+            core.services, pending_only=pending, offender_manager=offender_manager
+        )
+    )
+    lines = [_absence_line(v) for v in views] or ["No absence reports."]
+    _emit(as_json, views, "\n".join(lines))
+
+
+def _absence_line(view: absence_review.AbsenceView) -> str:
+    line = (
+        f"#{view.id} {view.reference} {view.first_name}: session {view.session_number} "
+        f"({view.session_starts_at:%a %d %b %Y}), {view.reason}, {view.status}"
+    )
+    if view.sick_note_due is not None:
+        if view.certificate_received_at is not None:
+            note = "sick note received"
+        elif view.sick_note_files:
+            note = f"sick note sent in chat ({view.sick_note_files} file(s)), to check"
+        else:
+            note = f"sick note due {view.sick_note_due:%a %d %b %Y}"
+        line += f"; {note}"
+    return line
+
+
+@absence.command("decide")
+@click.argument("absence_id", type=int)
+@click.argument("decision", type=click.Choice([d.value for d in Decision]))
+@click.option("--message", help="A short message to him, sent with the decision.")
+@json_option
+@friendly_errors
+def absence_decide(absence_id: int, decision: str, message: str | None, as_json: bool) -> None:
+    """Record your decision on an absence; he is told in the chat."""
+    view = _with_core(
+        lambda core: absence_review.decide_absence(
+            core.services, _actor(), absence_id, Decision(decision), message
+        )
+    )
+    _emit(as_json, view, f"Decided. {_absence_line(view)}")
+
+
+@absence.command("certificate-received")
+@click.argument("absence_id", type=int)
+@json_option
+@friendly_errors
+def absence_certificate_received(absence_id: int, as_json: bool) -> None:
+    """Mark the sick note for an absence as received: reminders stop."""
+    view = _with_core(
+        lambda core: absence_review.mark_certificate_received(core.services, _actor(), absence_id)
+    )
+    _emit(as_json, view, f"Marked. {_absence_line(view)}")
 
 
 def _summary_json(summary: AttendanceSummary) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +28,8 @@ from pydantic import (
 
 from bot.domain.attendance import ProgrammeRules
 from bot.domain.errors import InvalidInput
+from bot.domain.reminders import ReminderPolicy
+from bot.domain.schedule import parse_clock_time
 from bot.domain.workdays import WorkingCalendar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +82,17 @@ class ComplaintsSection(_Section):
     ombudsman_months: Positive
 
 
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class RemindersSection(_Section):
+    # Local times, 24-hour "HH:MM".
+    evening_time: ClockTime = "18:00"
+    hours_before: Annotated[int, Field(ge=1, le=12)] = 2
+    sick_note_working_days_before: Annotated[int, Field(ge=1, le=10)] = 2
+    sick_note_time: ClockTime = "10:00"
+
+
 class RolesSection(_Section):
     offender_manager: Text
     facilitator: Text
@@ -104,12 +118,22 @@ class Profile(_Section):
     complaints: ComplaintsSection
     roles: RolesSection
     area: AreaSection
+    reminders: RemindersSection = RemindersSection()
 
     @property
     def rules(self) -> ProgrammeRules:
         return ProgrammeRules(
             sessions_required=self.programme.sessions_required,
             max_catch_ups=self.programme.max_catch_ups,
+        )
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(
+            evening_time=parse_clock_time(self.reminders.evening_time),
+            before=timedelta(hours=self.reminders.hours_before),
+            sick_note_working_days_before=self.reminders.sick_note_working_days_before,
+            sick_note_time=parse_clock_time(self.reminders.sick_note_time),
         )
 
     @property

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.config import Profile
-from bot.domain.absence import Reason
+from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attendance import AttendanceSummary
 from bot.i18n import N_, Translator
 
@@ -130,20 +130,32 @@ def progress(
         t._("You have done {done} of {required} sessions.").format(
             done=summary.sessions_completed, required=summary.sessions_required
         ),
-        t.ngettext(
-            "You have used {used} of your {max} catch-ups. You have {left} catch-up left.",
-            "You have used {used} of your {max} catch-ups. You have {left} catch-ups left.",
-            summary.catch_ups_left,
-        ).format(
-            used=summary.catch_ups_used, max=summary.max_catch_ups, left=summary.catch_ups_left
-        ),
     ]
     if summary.restart_required:
         lines.append(
+            t.ngettext(
+                "You have missed {missed} session. Only {max} can be caught up.",
+                "You have missed {missed} sessions. Only {max} can be caught up.",
+                summary.sessions_missed,
+            ).format(missed=summary.sessions_missed, max=summary.max_catch_ups)
+        )
+        lines.append(
             t._(
-                "You have missed more than {max} sessions. This can mean you must start the "
-                "programme again. Please talk to your Offender Manager about it soon."
-            ).format(max=summary.max_catch_ups)
+                "This can mean you must start the programme again. "
+                "Please talk to your Offender Manager about it soon."
+            )
+        )
+    else:
+        lines.append(
+            t.ngettext(
+                "You have used {used} of your {max} catch-ups. You have {left} catch-up left.",
+                "You have used {used} of your {max} catch-ups. You have {left} catch-ups left.",
+                summary.catch_ups_left,
+            ).format(
+                used=summary.catch_ups_used,
+                max=summary.max_catch_ups,
+                left=summary.catch_ups_left,
+            )
         )
     elif summary.catch_ups_outstanding > 0:
         lines.append(
@@ -197,6 +209,7 @@ def help_text(t: Translator) -> str:
             t._("/absence tells your Offender Manager you cannot come to a session."),
             t._("/progress shows how many sessions you have done and your catch-ups."),
             t._("/contacts shows who to call and how."),
+            t._("/reminders lets you choose your session reminders."),
             t._("/help shows this list."),
             t._("If you cannot come to a session, call your Offender Manager straight away."),
         ]
@@ -297,11 +310,32 @@ def absence_sick_note(t: Translator, due: date) -> str:
     ).format(date=t.date(due))
 
 
-def absence_already_reported(t: Translator, session: datetime, reason: Reason) -> str:
-    return t._(
-        "You have already reported the session on {session}. Your reason was: {reason}. "
-        "You do not need to report it again."
-    ).format(session=session_label(t, session), reason=t._(REASON_LABELS[reason]))
+def reported_session_label(t: Translator, starts_at: datetime) -> str:
+    return t._("{date} at {time} (already told)").format(
+        date=t.date(starts_at.date()), time=t.time(starts_at)
+    )
+
+
+ABSENCE_STATUS_TEXT = {
+    AbsenceStatus.REPORTED: N_("Your Offender Manager has not decided about it yet."),
+    AbsenceStatus.ACCEPTABLE: N_("Your Offender Manager has accepted your reason."),
+    AbsenceStatus.UNACCEPTABLE: N_("Your Offender Manager has not accepted your reason."),
+    AbsenceStatus.WITHDRAWN: N_("This report was taken back."),
+}
+
+
+def absence_already_reported(
+    t: Translator, session: datetime, reason: Reason, status: AbsenceStatus
+) -> str:
+    return "\n\n".join(
+        [
+            t._(
+                "You have already told us about the session on {session}. "
+                "Your reason was: {reason}. You do not need to tell us again."
+            ).format(session=session_label(t, session), reason=t._(REASON_LABELS[reason])),
+            t._(ABSENCE_STATUS_TEXT[status]),
+        ]
+    )
 
 
 def absence_cancelled(t: Translator) -> str:
@@ -313,3 +347,209 @@ BUTTON_CANCEL = N_("Cancel")
 BUTTON_SKIP = N_("Skip")
 BUTTON_SEND = N_("Send it")
 BUTTON_CHANGE = N_("Change it")
+BUTTON_CANT_ATTEND = N_("I can't attend")
+
+
+# --- Sick notes -----------------------------------------------------------------------------
+
+
+def sick_note_received(t: Translator, session: datetime) -> str:
+    return t._(
+        "Thank you. Your sick note for the session on {session} has been sent to your "
+        "Offender Manager."
+    ).format(session=session_label(t, session))
+
+
+def sick_note_not_needed(t: Translator) -> str:
+    return t._(
+        "Thank you, but you have no absence that needs a sick note, so I have not kept this "
+        'file.\n\nIf you are ill and cannot come, tap "I can\'t come" first.'
+    )
+
+
+def sick_note_wrong_type(t: Translator) -> str:
+    return t._(
+        "Sorry, I cannot take this kind of file. Please send a photo of your sick note, "
+        "or a PDF file."
+    )
+
+
+def sick_note_too_big(t: Translator, megabytes: int) -> str:
+    return t._(
+        "Sorry, this file is too big. It must be smaller than {size} MB. "
+        "Please send a photo of your sick note instead."
+    ).format(size=megabytes)
+
+
+def sick_note_reminder_early(t: Translator, due: date, session: datetime) -> str:
+    # Sent unprompted: the first line says only that it is a reminder.
+    return t._(
+        "Reminder: your Offender Manager needs your sick note by {date}.\n\n"
+        "It is for the session on {session}. You can send a photo of it here, "
+        "or give it to them."
+    ).format(date=t.date(due), session=session_label(t, session))
+
+
+def sick_note_reminder_last_day(t: Translator, session: datetime) -> str:
+    return t._(
+        "Reminder: today is the last day to get your sick note to your Offender Manager.\n\n"
+        "It is for the session on {session}. You can send a photo of it here, "
+        "or give it to them."
+    ).format(session=session_label(t, session))
+
+
+def sick_note_marked_received(t: Translator, session: datetime) -> str:
+    return t._(
+        "Update: your Offender Manager has your sick note for the session on {session}. Thank you."
+    ).format(session=session_label(t, session))
+
+
+# --- Decisions ------------------------------------------------------------------------------
+
+
+def decision_acceptable(t: Translator, session: datetime) -> str:
+    # Sent unprompted: a neutral first line.
+    return t._(
+        "Update about your session on {session}.\n\n"
+        "Your Offender Manager has accepted your reason for missing it. "
+        "You will need to do a catch-up session for it."
+    ).format(session=session_label(t, session))
+
+
+def decision_unacceptable(t: Translator, session: datetime) -> str:
+    return t._(
+        "Update about your session on {session}.\n\n"
+        "Your Offender Manager has not accepted your reason for missing it. "
+        "You will need to do a catch-up session for it.\n\n"
+        "Missing a session without a reason your Offender Manager agrees with can lead to a "
+        "warning, or to going back to court. Your Offender Manager will talk to you about "
+        "what happens next."
+    ).format(session=session_label(t, session))
+
+
+def message_from_om(t: Translator, text: str) -> str:
+    return t._("Message from your Offender Manager: {message}").format(message=text)
+
+
+def restart_notice(t: Translator, missed: int, max_catch_ups: int, om: StaffContact) -> str:
+    # Sent unprompted: a neutral first line, then the plain facts.
+    return "\n\n".join(
+        [
+            t._("Update about your sessions."),
+            t.ngettext(
+                "You have now missed {missed} session. Only {max} can be caught up.",
+                "You have now missed {missed} sessions. Only {max} can be caught up.",
+                missed,
+            ).format(missed=missed, max=max_catch_ups),
+            t._(
+                "This means you would have to start the programme again. "
+                "Please speak to your Offender Manager about it soon."
+            ),
+            om_contact(t, om),
+        ]
+    )
+
+
+# --- Session reminders ----------------------------------------------------------------------
+
+
+def session_reminder(
+    t: Translator, starts_at: datetime, venue: str | None, evening: bool, catch_up: bool
+) -> str:
+    """Day, time and place, then the two conditions most often broken."""
+    if catch_up:
+        first = (
+            t._("Reminder: you have a catch-up session tomorrow.")
+            if evening
+            else t._("Reminder: your catch-up session starts soon.")
+        )
+    else:
+        first = (
+            t._("Reminder: you have a group session tomorrow.")
+            if evening
+            else t._("Reminder: your group session starts soon.")
+        )
+    when = t._("When: {date} at {time}").format(
+        date=t.date(starts_at.date()), time=t.time(starts_at)
+    )
+    lines = [first, when]
+    if venue:
+        lines.append(t._("Where: {place}").format(place=venue))
+    rules = "\n".join(
+        [
+            t._("Please arrive on time and stay to the end."),
+            t._("Please come with a clear head: no drugs, alcohol or solvents."),
+        ]
+    )
+    return "\n".join(lines) + "\n\n" + rules
+
+
+def catch_up_reminder_contact(t: Translator, om: StaffContact) -> str:
+    if om.phone:
+        return t._("If you cannot come, call your Offender Manager straight away: {phone}").format(
+            phone=om.phone
+        )
+    return t._("If you cannot come, contact your Offender Manager straight away.")
+
+
+REMINDER_CHOICES = {
+    "both": N_("Both"),
+    "evening": N_("Only the evening before"),
+    "before": N_("Only on the day"),
+    "none": N_("No reminders"),
+}
+
+
+def reminders_choose(t: Translator, current: str, hours: int) -> str:
+    return "\n\n".join(
+        [
+            t.ngettext(
+                "I can remind you about each session the evening before, and {hours} hour "
+                "before it starts.",
+                "I can remind you about each session the evening before, and {hours} hours "
+                "before it starts.",
+                hours,
+            ).format(hours=hours),
+            t._("Now you get: {choice}").format(choice=t._(REMINDER_CHOICES[current])),
+            t._("What would you like? Tap one below."),
+        ]
+    )
+
+
+def reminders_saved(t: Translator, choice: str) -> str:
+    return t._("Saved. You will get: {choice}").format(choice=t._(REMINDER_CHOICES[choice]))
+
+
+# --- Staff notices (sent to staff who linked Telegram; English, minimal personal data) -----
+
+
+def staff_linked(t: Translator, name: str) -> str:
+    return t._(
+        "Hello, {name}. This chat will now send you notices about your caseload. "
+        "Please answer participants from the dashboard or the command line."
+    ).format(name=name)
+
+
+def staff_chat_only(t: Translator) -> str:
+    return t._("This chat only sends you notices. Please use the dashboard to answer.")
+
+
+def staff_new_absence(t: Translator, reference: str, number: int, session: datetime) -> str:
+    return t._(
+        "New absence report from {reference} for session {number} on {session}. "
+        "It is in your queue."
+    ).format(reference=reference, number=number, session=session_label(t, session))
+
+
+def staff_sick_note(t: Translator, reference: str, number: int, session: datetime) -> str:
+    return t._(
+        "Sick note received from {reference} for session {number} on {session}. "
+        "It is in your queue."
+    ).format(reference=reference, number=number, session=session_label(t, session))
+
+
+def staff_restart(t: Translator, reference: str, missed: int, max_catch_ups: int) -> str:
+    return t._(
+        "{reference} has now missed {missed} sessions; only {max} can be caught up. "
+        "Please speak to him about starting the programme again."
+    ).format(reference=reference, missed=missed, max=max_catch_ups)

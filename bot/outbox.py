@@ -20,6 +20,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboa
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.db.models import OutboxMessage
+from bot.loops import wait_for_any
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,7 @@ class OutboxSender:
                 sent = 0
             if sent:
                 continue
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(
-                waiters, timeout=self._idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            for waiter in waiters:
-                waiter.cancel()
+            await wait_for_any(self._idle_poll_seconds, self._wake, stop)
 
     async def send_due(self) -> int:
         """One pass: send every due message whose chat has nothing older still waiting."""

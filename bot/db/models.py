@@ -19,11 +19,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -91,6 +93,8 @@ class Staff(Base):
     role: Mapped[Role] = mapped_column(_value_enum(Role, 40))
     phone: Mapped[str | None] = mapped_column(String(40))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Where notices about his caseload go, once he has linked Telegram with a staff code.
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -132,6 +136,11 @@ class Participant(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     offender_manager_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(16))
+    # Which session reminders he wants (/reminders): the evening before, and shortly before.
+    reminder_evening: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    reminder_before: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set when his misses pass the catch-up allowance, until staff deal with it.
+    restart_flagged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cohort: Mapped[Cohort] = relationship()
@@ -166,6 +175,20 @@ class CatchUp(Base):
     session: Mapped[ScheduledSession] = relationship()
 
 
+class CatchUpBooking(Base):
+    """A catch-up session staff have booked for one missed group session."""
+
+    __tablename__ = "catch_up_bookings"
+    __table_args__ = (UniqueConstraint("participant_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    session_id: Mapped[int] = mapped_column(ForeignKey("scheduled_sessions.id"))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    venue: Mapped[str | None] = mapped_column(String(200))
+    booked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TelegramLink(Base):
     """Which Telegram account speaks for which participant; old links are kept, ended."""
 
@@ -186,10 +209,13 @@ class TelegramLink(Base):
 
 
 class EnrolmentCode(Base):
+    """A one-time code that links a Telegram account to a participant or a member of staff."""
+
     __tablename__ = "enrolment_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -288,6 +314,43 @@ class AbsenceReport(Base):
 
     participant: Mapped[Participant] = relationship()
     session: Mapped[ScheduledSession] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+
+
+class Attachment(Base):
+    """A file he sent (a sick note), kept with the absence it belongs to.
+
+    The Telegram file id is stored with the update; the bytes are fetched afterwards, so a
+    slow or failing download never loses what he sent.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    absence_id: Mapped[int] = mapped_column(ForeignKey("absence_reports.id"), index=True)
+    telegram_file_id: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    received_at: Mapped[datetime]
+    fetched_at: Mapped[datetime | None] = mapped_column(index=True)
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    fetch_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class SentReminder(Base):
+    """A reminder already queued, so no restart or second process sends it again."""
+
+    __tablename__ = "sent_reminders"
+    __table_args__ = (UniqueConstraint("participant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    # e.g. "session:12:evening", "catchup:3:1765468800:before" (moved: reminded again),
+    # "sicknote:7:early"
+    key: Mapped[str] = mapped_column(String(60))
+    queued_at: Mapped[datetime]
 
 
 class Conversation(Base):

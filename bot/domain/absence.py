@@ -64,9 +64,14 @@ def reportable_sessions(
 ) -> list[SessionSlot]:
     """Sessions missed in the last 14 days, then the next few, minus those already reported."""
     ordered = sorted(sessions, key=lambda s: s.starts_at)
-    recent = [s for s in ordered if now - REPORT_LOOKBACK <= s.starts_at <= now]
+    recent = [s for s in ordered if in_report_window(s, now) and s.starts_at <= now]
     upcoming = [s for s in ordered if s.starts_at > now][:UPCOMING_OFFERED]
     return [s for s in recent + upcoming if s.session_id not in already_reported]
+
+
+def in_report_window(slot: SessionSlot, now: datetime) -> bool:
+    """Not longer ago than the lookback: recent enough to report, or to show as reported."""
+    return slot.starts_at >= now - REPORT_LOOKBACK
 
 
 def decide(status: AbsenceStatus, decision: Decision) -> AbsenceStatus:

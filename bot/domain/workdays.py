@@ -70,6 +70,15 @@ class WorkingCalendar:
                 remaining -= 1
         return day
 
+    def working_days_before(self, day: date, working_days: int) -> date:
+        """The working day that is `working_days` working days before `day`."""
+        remaining = working_days
+        while remaining:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative when `end` is before `start`.
 

@@ -8,18 +8,30 @@ from an older conversation (or a finished one) is recognised as stale.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from bot import messages
 from bot.db.models import AbsenceReport, Conversation, Participant, ScheduledSession
-from bot.domain.absence import AbsenceStatus, Reason, SessionSlot, reportable_sessions
+from bot.domain.absence import (
+    AbsenceStatus,
+    Reason,
+    SessionSlot,
+    in_report_window,
+    reportable_sessions,
+)
 from bot.domain.absence import self_certificate_due as sick_note_due
+from bot.i18n import Translator
 from bot.services.context import ServiceContext, audit
+from bot.services.notices import notify_staff, staff_translator
 from bot.services.turns import Turn, om_contact
 
 KIND = "absence"
 PREFIX = "abs"
+# The token of a reminder's "I can't attend" button, which starts a new conversation.
+NEW = "new"
 MAX_DETAILS = 1000
 
 
@@ -28,34 +40,50 @@ def _data(token: str, action: str, value: str = "") -> str:
 
 
 async def begin(ctx: ServiceContext, turn: Turn, participant: Participant) -> None:
-    """Offer the sessions he can report (recently missed, or the next few)."""
-    sessions = await _reportable(ctx, turn, participant)
-    if not sessions:
+    """Offer the sessions he can report (recently missed, or the next few), and show the
+    ones he already reported so he can see what he told us."""
+    slots = await _slots(turn, participant)
+    reported = await _reported_sessions(turn, participant)
+    offered = reportable_sessions(slots, set(reported), turn.now)
+    told = [s for s in slots if s.session_id in reported and in_report_window(s, turn.now)]
+    if not offered and not told:
         await _end(turn)
         turn.reply(
             messages.absence_no_sessions(turn.t, om_contact(participant)),
             messages.main_menu(turn.t),
         )
         return
-    token = secrets.token_hex(4)
+    conversation = await _new_conversation(turn)
+    zone, t = ctx.profile.zone, turn.t
+    rows = [
+        [
+            (
+                messages.reported_session_label(t, s.starts_at.astimezone(zone))
+                if s.session_id in reported
+                else messages.session_label(t, s.starts_at.astimezone(zone)),
+                _data(conversation.token, "s", str(s.session_id)),
+            )
+        ]
+        for s in sorted(offered + told, key=lambda s: s.starts_at)
+    ]
+    rows.append([(t._(messages.BUTTON_CANCEL), _data(conversation.token, "cancel"))])
+    turn.reply(messages.absence_choose_session(t), messages.inline(rows))
+
+
+def cant_attend_button(t: Translator, session_id: int) -> dict[str, Any]:
+    """The "I can't attend" button under a reminder: opens a report for that session."""
+    return messages.inline([[(t._(messages.BUTTON_CANT_ATTEND), _data(NEW, "s", str(session_id)))]])
+
+
+async def _new_conversation(turn: Turn) -> Conversation:
+    """Start (or restart) his conversation with a fresh token: older buttons go stale."""
     conversation = await turn.session.get(Conversation, turn.inbound.user_id)
     if conversation is None:
         conversation = Conversation(telegram_user_id=turn.inbound.user_id)
         turn.session.add(conversation)
-    conversation.token, conversation.kind, conversation.step = token, KIND, "session"
+    conversation.token, conversation.kind, conversation.step = secrets.token_hex(4), KIND, "session"
     conversation.data, conversation.updated_at = {}, turn.now
-    zone = ctx.profile.zone
-    rows = [
-        [
-            (
-                messages.session_label(turn.t, s.starts_at.astimezone(zone)),
-                _data(token, "s", str(s.session_id)),
-            )
-        ]
-        for s in sessions
-    ]
-    rows.append([(turn.t._(messages.BUTTON_CANCEL), _data(token, "cancel"))])
-    turn.reply(messages.absence_choose_session(turn.t), messages.inline(rows))
+    return conversation
 
 
 async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
@@ -64,6 +92,9 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         _prefix, token, action, value = data.split(":", 3)
     except ValueError:
         return False
+    if token == NEW:
+        # A reminder's button: a new conversation that starts with its session chosen.
+        return action == "s" and await _choose_session(ctx, turn, participant, None, value)
     conversation = await turn.session.get(Conversation, turn.inbound.user_id)
     if conversation is None or conversation.kind != KIND or conversation.token != token:
         return False
@@ -72,12 +103,7 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         await _end(turn)
         turn.reply(messages.absence_cancelled(t), messages.main_menu(t))
     elif action == "s" and conversation.step == "session":
-        slot = await _slot(ctx, turn, participant, value)
-        if slot is None:
-            return False
-        conversation.data = {"session_id": slot.session_id}
-        conversation.step = "reason"
-        _ask_reason(turn, token)
+        return await _choose_session(ctx, turn, participant, conversation, value)
     elif action == "r" and conversation.step == "reason" and value in set(Reason):
         reason = Reason(value)
         conversation.data = {**conversation.data, "reason": reason.value}
@@ -113,6 +139,32 @@ async def details(ctx: ServiceContext, turn: Turn, participant: Participant, tex
         turn.reply(messages.too_long(turn.t))
         return True
     await _summarise(ctx, turn, conversation, text.strip())
+    return True
+
+
+async def _choose_session(
+    ctx: ServiceContext,
+    turn: Turn,
+    participant: Participant,
+    conversation: Conversation | None,
+    value: str,
+) -> bool:
+    """He picked a session: show his earlier report for it, or ask why he cannot come."""
+    if not value.isdigit():
+        return False
+    existing = await _existing_report(turn, participant, int(value))
+    if existing is not None:
+        await _end(turn)
+        _show_existing(ctx, turn, existing)
+        return True
+    slot = await _slot(turn, participant, int(value))
+    if slot is None:
+        return False
+    conversation = conversation or await _new_conversation(turn)
+    conversation.data = {"session_id": slot.session_id}
+    conversation.step = "reason"
+    conversation.updated_at = turn.now
+    _ask_reason(turn, conversation.token)
     return True
 
 
@@ -159,17 +211,9 @@ async def _send(
     reason = Reason(conversation.data["reason"])
     await _end(turn)
     t, zone = turn.t, ctx.profile.zone
-    existing = await turn.session.scalar(
-        select(AbsenceReport).where(
-            AbsenceReport.participant_id == participant.id,
-            AbsenceReport.session_id == session.id,
-        )
-    )
+    existing = await _existing_report(turn, participant, session.id)
     if existing is not None:
-        text = messages.absence_already_reported(
-            t, session.starts_at.astimezone(zone), existing.reason
-        )
-        turn.reply(text, messages.main_menu(t))
+        _show_existing(ctx, turn, existing)
         return
     due = None
     if reason is Reason.ILL:
@@ -196,6 +240,15 @@ async def _send(
         f"absence:{report.id}",
         reason=reason.value,
     )
+    local_start = session.starts_at.astimezone(zone)
+    notify_staff(
+        turn.session,
+        turn.now,
+        participant.offender_manager,
+        messages.staff_new_absence(
+            staff_translator(ctx), participant.reference, session.number, local_start
+        ),
+    )
     turn.reply(messages.absence_sent(t, om_contact(participant)), messages.main_menu(t))
     if due is not None:
         turn.reply(messages.absence_sick_note(t, due))
@@ -207,30 +260,49 @@ async def _end(turn: Turn) -> None:
         await turn.session.delete(conversation)
 
 
-async def _reportable(
-    ctx: ServiceContext, turn: Turn, participant: Participant
-) -> list[SessionSlot]:
+async def _slots(turn: Turn, participant: Participant) -> list[SessionSlot]:
     rows = await turn.session.execute(
         select(ScheduledSession.id, ScheduledSession.number, ScheduledSession.starts_at).where(
             ScheduledSession.cohort_id == participant.cohort_id
         )
     )
-    reported = set(
+    return [SessionSlot(session_id, number, starts_at) for session_id, number, starts_at in rows]
+
+
+async def _reported_sessions(turn: Turn, participant: Participant) -> set[int]:
+    return set(
         await turn.session.scalars(
             select(AbsenceReport.session_id).where(AbsenceReport.participant_id == participant.id)
         )
     )
-    slots = [SessionSlot(session_id, number, starts_at) for session_id, number, starts_at in rows]
-    return reportable_sessions(slots, reported, turn.now)
 
 
-async def _slot(
-    ctx: ServiceContext, turn: Turn, participant: Participant, value: str
-) -> SessionSlot | None:
+async def _slot(turn: Turn, participant: Participant, session_id: int) -> SessionSlot | None:
     """The chosen session, if it is still one he may report."""
-    if not value.isdigit():
-        return None
-    for slot in await _reportable(ctx, turn, participant):
-        if slot.session_id == int(value):
+    reported = await _reported_sessions(turn, participant)
+    for slot in reportable_sessions(await _slots(turn, participant), reported, turn.now):
+        if slot.session_id == session_id:
             return slot
     return None
+
+
+async def _existing_report(
+    turn: Turn, participant: Participant, session_id: int
+) -> AbsenceReport | None:
+    report: AbsenceReport | None = await turn.session.scalar(
+        select(AbsenceReport)
+        .where(
+            AbsenceReport.participant_id == participant.id,
+            AbsenceReport.session_id == session_id,
+        )
+        .options(selectinload(AbsenceReport.session))
+    )
+    return report
+
+
+def _show_existing(ctx: ServiceContext, turn: Turn, report: AbsenceReport) -> None:
+    """A second report for the same session is refused by showing the first one."""
+    text = messages.absence_already_reported(
+        turn.t, report.session.starts_at.astimezone(ctx.profile.zone), report.reason, report.status
+    )
+    turn.reply(text, messages.main_menu(turn.t))

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from bot.db.models import (
     Attendance,
     CatchUp,
+    CatchUpBooking,
     Cohort,
     EnrolmentCode,
     Participant,
@@ -33,6 +34,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.roles import Role
 from bot.domain.schedule import plan_weekly_sessions
 from bot.services.context import ServiceContext, audit
+from bot.services.notices import flag_restart_if_needed
 from bot.services.progress import load_summary
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -180,11 +182,7 @@ async def add_participant(
         cohort = await session.scalar(select(Cohort).where(Cohort.name == cohort_name))
         if cohort is None:
             raise NotFound(f"There is no cohort called {cohort_name!r}.")
-        om = await session.scalar(
-            select(Staff).where(Staff.email == offender_manager_email.strip().lower())
-        )
-        if om is None:
-            raise NotFound(f"There is no member of staff with email {offender_manager_email}.")
+        om = await _staff(session, offender_manager_email)
         if om.role is not Role.OFFENDER_MANAGER or not om.active:
             raise InvalidInput(f"{om.email} is not an active Offender Manager.")
         participant = Participant(
@@ -218,28 +216,71 @@ async def issue_code(
 async def _issue_code(
     ctx: ServiceContext, session: AsyncSession, participant: Participant, bot_username: str | None
 ) -> CodeView:
+    code, expires_at, link = await _new_code(
+        ctx, session, EnrolmentCode.participant_id == participant.id, bot_username
+    )
+    session.add(
+        EnrolmentCode(
+            participant_id=participant.id,
+            code_hash=enrolment.hash_code(code, ctx.secret_key),
+            created_at=ctx.now(),
+            expires_at=expires_at,
+        )
+    )
+    return CodeView(participant.reference, enrolment.display_code(code), expires_at, link)
+
+
+async def issue_staff_code(
+    ctx: ServiceContext, actor: str, email: str, bot_username: str | None
+) -> CodeView:
+    """A code a member of staff sends to the bot to get notices about their caseload by
+    Telegram; earlier unused codes stop working."""
+    async with ctx.uow() as session:
+        staff = await _staff(session, email)
+        if not staff.active:
+            raise InvalidInput(f"{staff.email} is not an active member of staff.")
+        code, expires_at, link = await _new_code(
+            ctx, session, EnrolmentCode.staff_id == staff.id, bot_username
+        )
+        session.add(
+            EnrolmentCode(
+                staff_id=staff.id,
+                code_hash=enrolment.hash_code(code, ctx.secret_key),
+                created_at=ctx.now(),
+                expires_at=expires_at,
+            )
+        )
+        audit(session, actor, "staff.telegram_code", f"staff:{staff.id}")
+        await session.commit()
+    return CodeView(staff.email, enrolment.display_code(code), expires_at, link)
+
+
+async def _new_code(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    owner: ColumnElement[bool],
+    bot_username: str | None,
+) -> tuple[str, datetime, str | None]:
+    """A fresh code for `owner`, revoking the owner's unused ones."""
     now = ctx.now()
     earlier = await session.scalars(
         select(EnrolmentCode).where(
-            EnrolmentCode.participant_id == participant.id,
-            EnrolmentCode.used_at.is_(None),
-            EnrolmentCode.revoked_at.is_(None),
+            owner, EnrolmentCode.used_at.is_(None), EnrolmentCode.revoked_at.is_(None)
         )
     )
     for old in earlier:
         old.revoked_at = now
     code = enrolment.new_code()
     expires_at = now + timedelta(days=ctx.profile.programme.enrolment_code_days)
-    session.add(
-        EnrolmentCode(
-            participant_id=participant.id,
-            code_hash=enrolment.hash_code(code, ctx.secret_key),
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
     link = f"https://t.me/{bot_username}?start={code}" if bot_username else None
-    return CodeView(participant.reference, enrolment.display_code(code), expires_at, link)
+    return code, expires_at, link
+
+
+async def _staff(session: AsyncSession, email: str) -> Staff:
+    staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None:
+        raise NotFound(f"There is no member of staff with email {email}.")
+    return staff
 
 
 async def _new_reference(session: AsyncSession) -> str:
@@ -257,7 +298,10 @@ async def _participant(session: AsyncSession, reference: str) -> Participant:
     participant = await session.scalar(
         select(Participant)
         .where(Participant.reference == reference.strip().upper())
-        .options(selectinload(Participant.cohort).selectinload(Cohort.sessions))
+        .options(
+            selectinload(Participant.cohort).selectinload(Cohort.sessions),
+            selectinload(Participant.offender_manager),
+        )
     )
     if participant is None:
         raise NotFound(f"There is no participant with reference {reference}.")
@@ -324,8 +368,11 @@ async def record_attendance(
             previous=previous,
         )
         await session.flush()
+        if outcome.uses_catch_up:
+            await flag_restart_if_needed(ctx, session, participant)
         summary = await load_summary(session, ctx.profile.rules, participant.id)
         await session.commit()
+    ctx.on_outbox_written()
     return summary
 
 
@@ -367,6 +414,55 @@ async def record_catch_up(
         summary = await load_summary(session, ctx.profile.rules, participant.id)
         await session.commit()
     return summary
+
+
+async def book_catch_up(
+    ctx: ServiceContext,
+    actor: str,
+    reference: str,
+    for_session: int,
+    starts_at: datetime,
+    venue: str | None,
+) -> datetime:
+    """Book the catch-up for a missed session (it is reminded like a group session).
+
+    `starts_at` is in the area's local time; booking again moves it. Returns the local start.
+    """
+    check_session_number(ctx.profile.rules, for_session)
+    if starts_at.tzinfo is None:
+        starts_at = starts_at.replace(tzinfo=ctx.profile.zone)
+    if starts_at <= ctx.now():
+        raise InvalidInput("A catch-up can only be booked for a time still to come.")
+    async with ctx.uow() as session:
+        participant = await _participant(session, reference)
+        scheduled = _session_number(participant, for_session)
+        missed = await session.scalar(
+            select(Attendance.outcome).where(
+                Attendance.participant_id == participant.id, Attendance.session_id == scheduled.id
+            )
+        )
+        check_catch_up_allowed({for_session: missed} if missed else {}, for_session)
+        booking = await session.scalar(
+            select(CatchUpBooking).where(
+                CatchUpBooking.participant_id == participant.id,
+                CatchUpBooking.session_id == scheduled.id,
+            )
+        )
+        if booking is None:
+            booking = CatchUpBooking(participant_id=participant.id, session_id=scheduled.id)
+            session.add(booking)
+        booking.starts_at, booking.venue, booking.booked_at = starts_at, venue, ctx.now()
+        await session.flush()
+        audit(
+            session,
+            actor,
+            "catchup.book",
+            f"participant:{participant.id}",
+            session=for_session,
+            starts_at=starts_at.isoformat(),
+        )
+        await session.commit()
+    return starts_at.astimezone(ctx.profile.zone)
 
 
 async def list_staff(ctx: ServiceContext) -> list[StaffView]:

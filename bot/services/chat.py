@@ -17,12 +17,13 @@ from bot.db.models import (
     OutboxMessage,
     Participant,
     ProcessedUpdate,
+    Staff,
     TelegramLink,
 )
 from bot.domain import enrolment
 from bot.domain.enrolment import AttemptPolicy, CodeStatus, IssuedCode
 from bot.i18n import Catalogs, Translator
-from bot.services import absence
+from bot.services import absence, preferences, sick_notes
 from bot.services.context import ServiceContext, audit, queue_message
 from bot.services.progress import load_summary, next_session
 from bot.services.turns import Inbound, Turn, om_contact
@@ -71,7 +72,9 @@ class ChatService:
         """Like `_handle`, but a stranger only ever gets the how-to-enrol answer."""
 
         async def guarded(turn: Turn) -> None:
-            if turn.participant is None:
+            if turn.participant is None and await _is_linked_staff(turn):
+                turn.reply(messages.staff_chat_only(self._ctx.catalogs.translator()))
+            elif turn.participant is None:
                 turn.reply(messages.not_enrolled(turn.t))
             else:
                 await body(turn, turn.participant)
@@ -146,6 +149,10 @@ class ChatService:
                 turn.reply(messages.code_not_recognised(turn.t, tries_left))
             return
         record.used_at = now
+        if record.staff_id is not None:
+            await self._link_staff(turn, record.staff_id)
+            return
+        assert record.participant_id is not None  # noqa: S101 - a code is for one or the other
         participant = await session.get_one(
             Participant, record.participant_id, options=[selectinload(Participant.cohort)]
         )
@@ -185,6 +192,21 @@ class ChatService:
         audit(session, "telegram", "participant.link", f"participant:{participant.id}")
         turn.participant, turn.t = participant, t
         turn.reply(messages.welcome(t, participant.name), messages.main_menu(t))
+
+    async def _link_staff(self, turn: Turn, staff_id: int) -> None:
+        """A member of staff links Telegram to get notices about their caseload."""
+        session, inbound = turn.session, turn.inbound
+        previous = await session.scalar(
+            select(Staff).where(Staff.telegram_user_id == inbound.user_id, Staff.id != staff_id)
+        )
+        if previous is not None:
+            previous.telegram_user_id = previous.telegram_chat_id = None
+            await session.flush()
+        staff = await session.get_one(Staff, staff_id)
+        staff.telegram_user_id, staff.telegram_chat_id = inbound.user_id, inbound.chat_id
+        audit(session, "telegram", "staff.link_telegram", f"staff:{staff.id}")
+        t = self._ctx.catalogs.translator()
+        turn.reply(messages.staff_linked(t, staff.name), {"remove_keyboard": True})
 
     async def progress(self, inbound: Inbound) -> bool:
         """His sessions completed, catch-ups, next session and Offender Manager."""
@@ -236,16 +258,37 @@ class ChatService:
 
         return await self._for_participant(inbound, body)
 
+    async def reminders(self, inbound: Inbound) -> bool:
+        """`/reminders`: choose which session reminders to get."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            preferences.show(self._ctx, turn, participant)
+
+        return await self._for_participant(inbound, body)
+
+    async def sick_note(self, inbound: Inbound, incoming: sick_notes.IncomingFile) -> bool:
+        """A photo or document: a sick note for his illness absence, if it is one we take."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            await sick_notes.receive(self._ctx, turn, participant, incoming)
+
+        handled = await self._for_participant(inbound, body)
+        self._ctx.on_attachment_written()
+        return handled
+
     async def button(self, inbound: Inbound, data: str) -> str | None:
         """An inline button press; returns a short notice to show when the button is stale."""
         stale = False
 
         async def body(turn: Turn, participant: Participant) -> None:
             nonlocal stale
-            stale = not (
-                data.startswith(f"{absence.PREFIX}:")
-                and await absence.press(self._ctx, turn, participant, data)
-            )
+            prefix = data.split(":", 1)[0]
+            if prefix == absence.PREFIX:
+                stale = not await absence.press(self._ctx, turn, participant, data)
+            elif prefix == preferences.PREFIX:
+                stale = not preferences.press(turn, participant, data)
+            else:
+                stale = True
 
         await self._for_participant(inbound, body)
         return (
@@ -291,6 +334,13 @@ class ChatService:
             await session.commit()
         self._ctx.on_outbox_written()
         return True
+
+
+async def _is_linked_staff(turn: Turn) -> bool:
+    staff_id = await turn.session.scalar(
+        select(Staff.id).where(Staff.telegram_user_id == turn.inbound.user_id)
+    )
+    return staff_id is not None
 
 
 async def _linked_participant(session: AsyncSession, user_id: int) -> Participant | None:

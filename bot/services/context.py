@@ -28,6 +28,8 @@ class ServiceContext:
     clock: Callable[[], datetime] = system_clock
     # Called after a commit that queued outgoing messages, so the sender wakes at once.
     on_outbox_written: Callable[[], None] = field(default=lambda: None)
+    # Called after a file he sent was recorded, so the fetcher downloads it at once.
+    on_attachment_written: Callable[[], None] = field(default=lambda: None)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

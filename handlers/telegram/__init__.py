@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.telegram import errors, fallback, groups, menu, start
+from handlers.telegram import errors, fallback, files, groups, menu, start
 from handlers.telegram.context import CompanionContext
 
 __all__ = ["CompanionContext", "register"]
@@ -33,7 +33,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler("progress", menu.progress, filters=PRIVATE),
             CommandHandler("contacts", menu.contacts, filters=PRIVATE),
             CommandHandler("help", menu.help_command, filters=PRIVATE),
+            CommandHandler("reminders", menu.reminders, filters=PRIVATE),
             MessageHandler(PRIVATE & menu.menu_button_filter(chat.catalogs), menu.menu_button),
+            MessageHandler(PRIVATE & (filters.PHOTO | filters.Document.ALL), files.sick_note),
             # Fallbacks last: they catch whatever no feature above claimed.
             MessageHandler(PRIVATE & filters.COMMAND, fallback.unknown_command),
             MessageHandler(PRIVATE & filters.TEXT, fallback.text),

@@ -23,6 +23,11 @@ async def help_command(update: Update, context: CompanionContext) -> None:
     await context.chat.help(inbound(update))
 
 
+async def reminders(update: Update, context: CompanionContext) -> None:
+    """Choose which session reminders to get."""
+    await context.chat.reminders(inbound(update))
+
+
 def menu_button_filter(catalogs: Catalogs) -> filters.MessageFilter:
     """Matches a main menu button's label in any language we speak."""
     labels = [label for message in MENU_ACTIONS for label in catalogs.all_translations(message)]

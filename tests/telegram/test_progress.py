@@ -48,14 +48,20 @@ async def test_one_catch_up_left_uses_the_singular(harness: Harness) -> None:
 async def test_five_missed_shows_the_restart_notice(harness: Harness) -> None:
     user = harness.sandbox.user(2004, "Sam")
     reference = await harness.enrol(user)
+    before = len(user.messages())
     for number in range(1, 6):
         await admin.record_attendance(
             harness.core.services, ACTOR, reference, number, Outcome.ABSENT
         )
+    # The fifth miss is told to him once, unprompted, with a neutral first line.
+    [notice] = await harness.replies(user, before)
+    assert (notice.text or "").startswith("Update about your sessions.\n\n")
+    assert "You have now missed 5 sessions. Only 4 can be caught up." in (notice.text or "")
+    assert "start the programme again" in (notice.text or "")
     [reply] = await harness.say(user, "/progress")
     text = reply.text or ""
-    assert "You have used 5 of your 4 catch-ups. You have 0 catch-ups left." in text
-    assert "You have missed more than 4 sessions." in text
+    assert "You have missed 5 sessions. Only 4 can be caught up." in text
+    assert "catch-ups left" not in text
     assert "start the programme again" in text
     assert "Offender Manager" in text
 

@@ -1,0 +1,215 @@
+"""Staff side of absence reports: list them, decide them, mark sick notes received.
+
+Used by the CLI now and the dashboard later; each call is one transaction, audited, and
+anything the participant must hear is written to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot import messages
+from bot.db.models import AbsenceReport, Attachment, Attendance, Participant
+from bot.domain.absence import AbsenceStatus, Decision, decide
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.services.context import ServiceContext, audit
+from bot.services.notices import (
+    flag_restart_if_needed,
+    participant_translator,
+    tell_participant,
+)
+
+MAX_DECISION_MESSAGE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenceView:
+    id: int
+    reference: str
+    first_name: str
+    offender_manager: str  # email
+    session_number: int
+    session_starts_at: datetime  # local time
+    reason: str
+    details: str | None
+    status: str
+    reported_at: datetime  # local time
+    sick_note_due: date | None
+    sick_note_files: int
+    certificate_received_at: datetime | None  # local time
+    decided_by: str | None
+    decision_message: str | None
+
+
+async def list_absences(
+    ctx: ServiceContext, *, pending_only: bool = False, offender_manager: str | None = None
+) -> list[AbsenceView]:
+    """Reports, oldest session first; `pending_only` keeps those still to decide or waiting
+    for a sick note."""
+    async with ctx.uow() as session:
+        query = select(AbsenceReport).options(*_LOAD).order_by(AbsenceReport.id)
+        if pending_only:
+            query = query.where(
+                (AbsenceReport.status == AbsenceStatus.REPORTED)
+                | (
+                    AbsenceReport.self_certificate_due.is_not(None)
+                    & AbsenceReport.certificate_received_at.is_(None)
+                    & (AbsenceReport.status != AbsenceStatus.WITHDRAWN)
+                )
+            )
+        if offender_manager is not None:
+            query = query.join(Participant).where(
+                Participant.offender_manager.has(email=offender_manager.strip().lower())
+            )
+        reports = list(await session.scalars(query))
+        counts = await _file_counts(session, [r.id for r in reports])
+        views = [_view(ctx, r, counts.get(r.id, 0)) for r in reports]
+    return sorted(views, key=lambda v: v.session_starts_at)
+
+
+async def decide_absence(
+    ctx: ServiceContext, actor: str, absence_id: int, decision: Decision, message: str | None
+) -> AbsenceView:
+    """Record the Offender Manager's decision, the attendance outcome it means, and tell him."""
+    message = (message or "").strip() or None
+    if message is not None and len(message) > MAX_DECISION_MESSAGE:
+        raise InvalidInput(f"The message is too long: at most {MAX_DECISION_MESSAGE} characters.")
+    async with ctx.uow() as session:
+        report = await _report(session, absence_id)
+        report.status = decide(report.status, decision)
+        now = ctx.now()
+        report.decided_at, report.decided_by, report.decision_message = now, actor, message
+        await _record_outcome(session, report, decision)
+        participant = report.participant
+        t = participant_translator(ctx, participant)
+        starts_at = report.session.starts_at.astimezone(ctx.profile.zone)
+        text = (
+            messages.decision_acceptable(t, starts_at)
+            if decision is Decision.ACCEPTABLE
+            else messages.decision_unacceptable(t, starts_at)
+        )
+        if message is not None:
+            text = f"{text}\n\n{messages.message_from_om(t, message)}"
+        told = await tell_participant(ctx, session, participant, text)
+        audit(
+            session,
+            actor,
+            "absence.decide",
+            f"absence:{report.id}",
+            decision=decision.value,
+            with_message=message is not None,
+            participant_told=told,
+        )
+        await session.flush()
+        await flag_restart_if_needed(ctx, session, participant)
+        view = _view(ctx, report, await _file_count(session, report.id))
+        await session.commit()
+    ctx.on_outbox_written()
+    return view
+
+
+async def mark_certificate_received(
+    ctx: ServiceContext, actor: str, absence_id: int
+) -> AbsenceView:
+    """The Offender Manager has the sick note: reminders stop and he is thanked."""
+    async with ctx.uow() as session:
+        report = await _report(session, absence_id)
+        if report.self_certificate_due is None:
+            raise Conflict(f"Absence {absence_id} is not for illness, so it needs no sick note.")
+        if report.certificate_received_at is not None:
+            raise Conflict(f"The sick note for absence {absence_id} is already marked received.")
+        report.certificate_received_at = ctx.now()
+        participant = report.participant
+        t = participant_translator(ctx, participant)
+        starts_at = report.session.starts_at.astimezone(ctx.profile.zone)
+        await tell_participant(
+            ctx, session, participant, messages.sick_note_marked_received(t, starts_at)
+        )
+        audit(session, actor, "absence.sick_note_received", f"absence:{report.id}")
+        view = _view(ctx, report, await _file_count(session, report.id))
+        await session.commit()
+    ctx.on_outbox_written()
+    return view
+
+
+_LOAD = (
+    selectinload(AbsenceReport.participant).selectinload(Participant.offender_manager),
+    selectinload(AbsenceReport.session),
+)
+
+
+async def _report(session: AsyncSession, absence_id: int) -> AbsenceReport:
+    report = await session.scalar(
+        select(AbsenceReport).where(AbsenceReport.id == absence_id).options(*_LOAD)
+    )
+    if report is None:
+        raise NotFound(f"There is no absence report {absence_id}.")
+    return report
+
+
+async def _record_outcome(session: AsyncSession, report: AbsenceReport, decision: Decision) -> None:
+    """The decision is also the session's attendance outcome; either way it uses a catch-up."""
+    existing = await session.scalar(
+        select(Attendance).where(
+            Attendance.participant_id == report.participant_id,
+            Attendance.session_id == report.session_id,
+        )
+    )
+    if existing is None:
+        session.add(
+            Attendance(
+                participant_id=report.participant_id,
+                session_id=report.session_id,
+                outcome=decision.outcome,
+            )
+        )
+    elif not existing.outcome.uses_catch_up:
+        raise Conflict(
+            f"Session {report.session.number} is recorded as attended. Correct the attendance "
+            "first if he did not come."
+        )
+    else:
+        existing.outcome = decision.outcome
+
+
+async def _file_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Attachment.absence_id, func.count())
+        .where(Attachment.absence_id.in_(ids))
+        .group_by(Attachment.absence_id)
+    )
+    return {absence_id: count for absence_id, count in rows}
+
+
+async def _file_count(session: AsyncSession, absence_id: int) -> int:
+    return (await _file_counts(session, [absence_id])).get(absence_id, 0)
+
+
+def _view(ctx: ServiceContext, report: AbsenceReport, files: int) -> AbsenceView:
+    zone = ctx.profile.zone
+    participant = report.participant
+    received = report.certificate_received_at
+    return AbsenceView(
+        id=report.id,
+        reference=participant.reference,
+        first_name=participant.name,
+        offender_manager=participant.offender_manager.email,
+        session_number=report.session.number,
+        session_starts_at=report.session.starts_at.astimezone(zone),
+        reason=report.reason.value,
+        details=report.details,
+        status=report.status.value,
+        reported_at=report.reported_at.astimezone(zone),
+        sick_note_due=report.self_certificate_due,
+        sick_note_files=files,
+        certificate_received_at=received.astimezone(zone) if received else None,
+        decided_by=report.decided_by,
+        decision_message=report.decision_message,
+    )

@@ -1,0 +1,204 @@
+"""The reminder scheduler's one job: find reminders that are due and write them to the outbox.
+
+Each reminder is claimed in `sent_reminders` (a unique key per participant) in the same
+transaction as its outbox row, so a restart, a second run or a second process never sends
+it twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot import messages
+from bot.db.models import (
+    AbsenceReport,
+    Attachment,
+    CatchUp,
+    CatchUpBooking,
+    Participant,
+    ScheduledSession,
+    SentReminder,
+    TelegramLink,
+)
+from bot.domain.absence import AbsenceStatus
+from bot.domain.reminders import (
+    SessionReminder,
+    SickNoteReminder,
+    due_session_reminder,
+    due_sick_note_reminder,
+)
+from bot.services.absence import cant_attend_button
+from bot.services.context import ServiceContext, audit, queue_message
+from bot.services.notices import participant_translator
+from bot.services.turns import om_contact
+
+# Far enough ahead to include "the evening before" for any session time.
+LOOKAHEAD = timedelta(days=2)
+
+
+async def queue_due_reminders(ctx: ServiceContext) -> int:
+    """Queue every reminder due now; returns how many were queued."""
+    now = ctx.now()
+    async with ctx.uow() as session:
+        queued = await _group_sessions(ctx, session, now)
+        queued += await _catch_ups(ctx, session, now)
+        queued += await _sick_notes(ctx, session, now)
+        await session.commit()
+    if queued:
+        ctx.on_outbox_written()
+    return queued
+
+
+def _wanted(participant: Participant) -> frozenset[SessionReminder]:
+    chosen = {
+        SessionReminder.EVENING: participant.reminder_evening,
+        SessionReminder.BEFORE: participant.reminder_before,
+    }
+    return frozenset(kind for kind, on in chosen.items() if on)
+
+
+_ACTIVE_LINK = (TelegramLink.participant_id == Participant.id) & TelegramLink.unlinked_at.is_(None)
+
+
+async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datetime) -> int:
+    rows = await session.execute(
+        select(ScheduledSession, Participant, TelegramLink.chat_id)
+        .join(Participant, Participant.cohort_id == ScheduledSession.cohort_id)
+        .join(TelegramLink, _ACTIVE_LINK)
+        .where(ScheduledSession.starts_at > now, ScheduledSession.starts_at <= now + LOOKAHEAD)
+        # Nothing for a session he has told us he cannot come to.
+        .where(
+            ~exists().where(
+                AbsenceReport.participant_id == Participant.id,
+                AbsenceReport.session_id == ScheduledSession.id,
+                AbsenceReport.status != AbsenceStatus.WITHDRAWN,
+            )
+        )
+    )
+    queued = 0
+    zone, policy = ctx.profile.zone, ctx.profile.reminder_policy
+    for scheduled, participant, chat_id in rows:
+        kind = due_session_reminder(scheduled.starts_at, now, zone, policy, _wanted(participant))
+        if kind is None or not await _claim(
+            session, participant.id, f"session:{scheduled.id}:{kind}", now
+        ):
+            continue
+        t = participant_translator(ctx, participant)
+        text = messages.session_reminder(
+            t,
+            scheduled.starts_at.astimezone(zone),
+            scheduled.venue,
+            evening=kind is SessionReminder.EVENING,
+            catch_up=False,
+        )
+        queue_message(
+            session,
+            now,
+            chat_id,
+            text,
+            reply_markup=cant_attend_button(t, scheduled.id),
+            participant_id=participant.id,
+        )
+        _audit(session, participant, "reminder.session", session=scheduled.number, kind=kind)
+        queued += 1
+    return queued
+
+
+async def _catch_ups(ctx: ServiceContext, session: AsyncSession, now: datetime) -> int:
+    rows = await session.execute(
+        select(CatchUpBooking, Participant, TelegramLink.chat_id)
+        .join(Participant, Participant.id == CatchUpBooking.participant_id)
+        .join(TelegramLink, _ACTIVE_LINK)
+        .where(CatchUpBooking.starts_at > now, CatchUpBooking.starts_at <= now + LOOKAHEAD)
+        .where(
+            ~exists().where(
+                CatchUp.participant_id == CatchUpBooking.participant_id,
+                CatchUp.session_id == CatchUpBooking.session_id,
+            )
+        )
+        .options(selectinload(Participant.offender_manager))
+    )
+    queued = 0
+    zone, policy = ctx.profile.zone, ctx.profile.reminder_policy
+    for booking, participant, chat_id in rows:
+        kind = due_session_reminder(booking.starts_at, now, zone, policy, _wanted(participant))
+        if kind is None or not await _claim(
+            session,
+            participant.id,
+            f"catchup:{booking.id}:{booking.starts_at.timestamp():.0f}:{kind}",
+            now,
+        ):
+            continue
+        t = participant_translator(ctx, participant)
+        reminder = messages.session_reminder(
+            t,
+            booking.starts_at.astimezone(zone),
+            booking.venue,
+            evening=kind is SessionReminder.EVENING,
+            catch_up=True,
+        )
+        contact = messages.catch_up_reminder_contact(t, om_contact(participant))
+        queue_message(
+            session, now, chat_id, f"{reminder}\n\n{contact}", participant_id=participant.id
+        )
+        _audit(session, participant, "reminder.catch_up", booking=booking.id, kind=kind)
+        queued += 1
+    return queued
+
+
+async def _sick_notes(ctx: ServiceContext, session: AsyncSession, now: datetime) -> int:
+    zone, policy = ctx.profile.zone, ctx.profile.reminder_policy
+    calendar = ctx.profile.working_calendar()
+    rows = await session.execute(
+        select(AbsenceReport, TelegramLink.chat_id)
+        .join(Participant, Participant.id == AbsenceReport.participant_id)
+        .join(TelegramLink, _ACTIVE_LINK)
+        .where(
+            AbsenceReport.self_certificate_due >= now.astimezone(zone).date(),
+            AbsenceReport.certificate_received_at.is_(None),
+            AbsenceReport.status != AbsenceStatus.WITHDRAWN,
+            # A note he sent in the chat has arrived; the OM only has to mark it.
+            ~exists().where(Attachment.absence_id == AbsenceReport.id),
+        )
+        .options(selectinload(AbsenceReport.participant), selectinload(AbsenceReport.session))
+    )
+    queued = 0
+    for report, chat_id in rows:
+        due = report.self_certificate_due
+        assert due is not None  # noqa: S101 - filtered above
+        kind = due_sick_note_reminder(due, now, calendar, zone, policy)
+        if kind is None or not await _claim(
+            session, report.participant_id, f"sicknote:{report.id}:{kind}", now
+        ):
+            continue
+        t = participant_translator(ctx, report.participant)
+        starts_at = report.session.starts_at.astimezone(zone)
+        text = (
+            messages.sick_note_reminder_early(t, due, starts_at)
+            if kind is SickNoteReminder.EARLY
+            else messages.sick_note_reminder_last_day(t, starts_at)
+        )
+        queue_message(session, now, chat_id, text, participant_id=report.participant_id)
+        _audit(session, report.participant, "reminder.sick_note", absence=report.id, kind=kind)
+        queued += 1
+    return queued
+
+
+async def _claim(session: AsyncSession, participant_id: int, key: str, now: datetime) -> bool:
+    """Record that this reminder is queued; False if it was queued before (by anyone)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(SentReminder)
+        .values(participant_id=participant_id, key=key, queued_at=now)
+        .on_conflict_do_nothing(index_elements=["participant_id", "key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _audit(db: AsyncSession, participant: Participant, action: str, /, **details: object) -> None:
+    audit(db, "scheduler", action, f"participant:{participant.id}", **details)

@@ -1,0 +1,98 @@
+"""A sick note he sends in the chat: checked, attached to his illness absence, OM told.
+
+Only the Telegram file id is stored here, in the update's transaction; `bot.attachments`
+fetches the bytes afterwards, so nothing he sent is lost if the download has to wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bot import messages
+from bot.db.models import AbsenceReport, Attachment, Participant
+from bot.domain.absence import AbsenceStatus, Reason
+from bot.domain.attachments import MAX_BYTES, FileProblem, check_sick_note
+from bot.services.context import ServiceContext, audit
+from bot.services.notices import notify_staff, staff_translator
+from bot.services.turns import Turn
+
+PHOTO_TYPE = "image/jpeg"  # Telegram re-encodes every photo as JPEG
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    file_id: str
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+
+
+async def receive(
+    ctx: ServiceContext, turn: Turn, participant: Participant, incoming: IncomingFile
+) -> None:
+    t = turn.t
+    problem = check_sick_note(incoming.mime_type, incoming.file_name, incoming.size)
+    if problem is FileProblem.WRONG_TYPE:
+        turn.reply(messages.sick_note_wrong_type(t), messages.main_menu(t))
+        return
+    if problem is FileProblem.TOO_BIG:
+        turn.reply(messages.sick_note_too_big(t, MAX_BYTES // 2**20), messages.main_menu(t))
+        return
+    report = await _report_needing_note(turn, participant)
+    if report is None:
+        turn.reply(messages.sick_note_not_needed(t), messages.main_menu(t))
+        return
+    mime_type = incoming.mime_type or PHOTO_TYPE
+    extension = ".pdf" if mime_type == "application/pdf" else ".jpg"
+    attachment = Attachment(
+        absence_id=report.id,
+        telegram_file_id=incoming.file_id,
+        file_name=incoming.file_name or f"sick-note-{report.id}{extension}",
+        mime_type=mime_type,
+        size=incoming.size,
+        received_at=turn.now,
+    )
+    turn.session.add(attachment)
+    await turn.session.flush()
+    audit(
+        turn.session,
+        f"participant:{participant.id}",
+        "absence.attachment",
+        f"absence:{report.id}",
+        attachment=attachment.id,
+        mime_type=mime_type,
+        size=incoming.size,
+    )
+    starts_at = report.session.starts_at.astimezone(ctx.profile.zone)
+    notify_staff(
+        turn.session,
+        turn.now,
+        participant.offender_manager,
+        messages.staff_sick_note(
+            staff_translator(ctx), participant.reference, report.session.number, starts_at
+        ),
+    )
+    turn.reply(messages.sick_note_received(t, starts_at), messages.main_menu(t))
+
+
+async def _report_needing_note(turn: Turn, participant: Participant) -> AbsenceReport | None:
+    """His illness absence still waiting for a note: one without a file first, then the
+    earliest due (a second page goes with the first)."""
+    reports = list(
+        await turn.session.scalars(
+            select(AbsenceReport)
+            .where(
+                AbsenceReport.participant_id == participant.id,
+                AbsenceReport.reason == Reason.ILL,
+                AbsenceReport.status != AbsenceStatus.WITHDRAWN,
+                AbsenceReport.certificate_received_at.is_(None),
+            )
+            .options(selectinload(AbsenceReport.session), selectinload(AbsenceReport.attachments))
+        )
+    )
+    if not reports:
+        return None
+    return min(reports, key=lambda r: (bool(r.attachments), r.self_certificate_due, r.id))
