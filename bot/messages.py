@@ -157,7 +157,7 @@ def progress(
                 left=summary.catch_ups_left,
             )
         )
-    elif summary.catch_ups_outstanding > 0:
+    if not summary.restart_required and summary.catch_ups_outstanding > 0:
         lines.append(
             t.ngettext(
                 "You have {n} catch-up session to do. You must do it before your next group "
