@@ -60,6 +60,13 @@ class Harness:
         messages = await self.sandbox.wait_for_messages(user.chat_id, before + count, timeout=15)
         return messages[before:]
 
+    async def tap(self, user: SandboxUser, message: SentMessage, label: str) -> SentMessage:
+        """Press the inline button labelled `label` and return the one reply it causes."""
+        before = len(user.messages())
+        user.press(message.message_id, button_data(message, label))
+        [reply] = await self.replies(user, before)
+        return reply
+
     async def add_participant(
         self, name: str = "Sam", language: str | None = None
     ) -> tuple[str, str]:
@@ -74,6 +81,19 @@ class Harness:
         [welcome] = await self.say(user, f"/start {code.replace('-', '')}")
         assert "linked" in (welcome.text or "")
         return reference
+
+
+def button_data(message: SentMessage, label: str) -> str:
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for button in row:
+            if button["text"] == label:
+                return str(button["callback_data"])
+    raise AssertionError(f"no button {label!r} in {message.reply_markup}")
+
+
+def button_labels(message: SentMessage) -> list[str]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [str(button["text"]) for row in rows for button in row]
 
 
 @functools.cache

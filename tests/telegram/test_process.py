@@ -38,7 +38,13 @@ async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path
             [reply] = await sandbox.wait_for_messages(stranger.chat_id, 1, timeout=60)
             assert "you need a code" in (reply.text or "")
             commands = sandbox.calls_to("setMyCommands")[-1].params["commands"]
-            assert [c["command"] for c in commands] == ["absence", "progress", "contacts", "reminders", "help"]
+            assert [c["command"] for c in commands] == [
+                "absence",
+                "progress",
+                "contacts",
+                "reminders",
+                "help",
+            ]
         finally:
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
