@@ -384,23 +384,24 @@ def sick_note_too_big(t: Translator, megabytes: int) -> str:
 def sick_note_reminder_early(t: Translator, due: date, session: datetime) -> str:
     # Sent unprompted: the first line says only that it is a reminder.
     return t._(
-        "Reminder: your Offender Manager needs your sick note by {date}.\n\n"
-        "It is for the session on {session}. You can send a photo of it here, "
-        "or give it to them."
+        "Reminder: your sick note is needed by {date}.\n\n"
+        "Your Offender Manager must get it by then. It is for the session on {session}. "
+        "You can send a photo of it here, or give it to them."
     ).format(date=t.date(due), session=session_label(t, session))
 
 
 def sick_note_reminder_last_day(t: Translator, session: datetime) -> str:
     return t._(
-        "Reminder: today is the last day to get your sick note to your Offender Manager.\n\n"
-        "It is for the session on {session}. You can send a photo of it here, "
-        "or give it to them."
+        "Reminder: today is the last day for your sick note.\n\n"
+        "Your Offender Manager must get it today. It is for the session on {session}. "
+        "You can send a photo of it here, or give it to them."
     ).format(session=session_label(t, session))
 
 
 def sick_note_marked_received(t: Translator, session: datetime) -> str:
     return t._(
-        "Update: your Offender Manager has your sick note for the session on {session}. Thank you."
+        "Update about your sick note.\n\n"
+        "Your Offender Manager has your sick note for the session on {session}. Thank you."
     ).format(session=session_label(t, session))
 
 

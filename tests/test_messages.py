@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from bot import messages
 from bot.config import EXAMPLE_PROFILE, load_profile
+from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attendance import AttendanceSummary
 from bot.i18n import Catalogs
 
@@ -18,7 +19,8 @@ OM = messages.StaffContact("Dana Fictional", "01234 567890")
 def _all_messages() -> dict[str, str]:
     t = Catalogs().translator("en")
     summary = AttendanceSummary(35, 3, 3, 5, 0, 4)
-    upcoming = messages.NextSession(datetime(2026, 12, 3, 18, tzinfo=UTC), "Room 2")
+    at = datetime(2026, 12, 3, 18, tzinfo=UTC)
+    upcoming = messages.NextSession(at, "Room 2")
     return {
         "welcome": messages.welcome(t, "Sam"),
         "greeting": messages.greeting(t, "Sam"),
@@ -36,6 +38,20 @@ def _all_messages() -> dict[str, str]:
         "unsupported": messages.unsupported_content(t),
         "too_long": messages.too_long(t),
         "private_chats_only": messages.private_chats_only(t),
+        # Sent unprompted, so their first line is what a lock screen shows.
+        "session_reminder_evening": messages.session_reminder(t, at, "Room 2", True, False),
+        "session_reminder_soon": messages.session_reminder(t, at, "Room 2", False, False),
+        "catch_up_reminder": messages.session_reminder(t, at, None, True, True),
+        "sick_note_reminder_early": messages.sick_note_reminder_early(t, at.date(), at),
+        "sick_note_reminder_last_day": messages.sick_note_reminder_last_day(t, at),
+        "sick_note_marked_received": messages.sick_note_marked_received(t, at),
+        "decision_acceptable": messages.decision_acceptable(t, at),
+        "decision_unacceptable": messages.decision_unacceptable(t, at),
+        "restart_notice": messages.restart_notice(t, 5, 4, OM),
+        "reminders_choose": messages.reminders_choose(t, "both", 2),
+        "absence_already_reported": messages.absence_already_reported(
+            t, at, Reason.ILL, AbsenceStatus.UNACCEPTABLE
+        ),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.workdays import WorkingCalendar
@@ -34,7 +34,7 @@ class ReminderPolicy:
 
 
 def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, clock, tzinfo=zone)
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
 
 
 def session_reminder_times(
@@ -43,7 +43,8 @@ def session_reminder_times(
     local_day = starts_at.astimezone(zone).date()
     return {
         SessionReminder.EVENING: _at(local_day - timedelta(days=1), policy.evening_time, zone),
-        SessionReminder.BEFORE: starts_at - policy.before,
+        # In UTC: subtracting within a local zone would ignore a clock change in between.
+        SessionReminder.BEFORE: starts_at.astimezone(UTC) - policy.before,
     }
 
 
@@ -58,6 +59,8 @@ def due_session_reminder(
 
     Only the latest counts, so a scheduler that was down sends one reminder, not a burst.
     """
+    # Instants compared in UTC: comparing two times in one local zone ignores the fold.
+    now, starts_at = now.astimezone(UTC), starts_at.astimezone(UTC)
     if now >= starts_at:
         return None
     times = session_reminder_times(starts_at, zone, policy)
@@ -86,5 +89,5 @@ def due_sick_note_reminder(
     if now.astimezone(zone).date() > due:
         return None
     times = sick_note_reminder_times(due, calendar, zone, policy)
-    passed = [kind for kind, at in times.items() if at <= now]
+    passed = [kind for kind, at in times.items() if at <= now.astimezone(UTC)]
     return max(passed, key=times.__getitem__) if passed else None

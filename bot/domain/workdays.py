@@ -72,6 +72,8 @@ class WorkingCalendar:
 
     def working_days_before(self, day: date, working_days: int) -> date:
         """The working day that is `working_days` working days before `day`."""
+        if working_days < 1:
+            raise InvalidInput("Counting back needs at least one working day.")
         remaining = working_days
         while remaining:
             day -= timedelta(days=1)

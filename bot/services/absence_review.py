@@ -84,7 +84,7 @@ async def decide_absence(
         report.status = decide(report.status, decision)
         now = ctx.now()
         report.decided_at, report.decided_by, report.decision_message = now, actor, message
-        await _record_outcome(session, report, decision)
+        await _record_outcome(session, report, decision, now)
         participant = report.participant
         t = participant_translator(ctx, participant)
         starts_at = report.session.starts_at.astimezone(ctx.profile.zone)
@@ -152,7 +152,9 @@ async def _report(session: AsyncSession, absence_id: int) -> AbsenceReport:
     return report
 
 
-async def _record_outcome(session: AsyncSession, report: AbsenceReport, decision: Decision) -> None:
+async def _record_outcome(
+    session: AsyncSession, report: AbsenceReport, decision: Decision, now: datetime
+) -> None:
     """The decision is also the session's attendance outcome; either way it uses a catch-up."""
     existing = await session.scalar(
         select(Attendance).where(
@@ -166,6 +168,7 @@ async def _record_outcome(session: AsyncSession, report: AbsenceReport, decision
                 participant_id=report.participant_id,
                 session_id=report.session_id,
                 outcome=decision.outcome,
+                recorded_at=now,
             )
         )
     elif not existing.outcome.uses_catch_up:
@@ -174,7 +177,7 @@ async def _record_outcome(session: AsyncSession, report: AbsenceReport, decision
             "first if he did not come."
         )
     else:
-        existing.outcome = decision.outcome
+        existing.outcome, existing.recorded_at = decision.outcome, now
 
 
 async def _file_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
@@ -430,7 +431,7 @@ async def book_catch_up(
     """
     check_session_number(ctx.profile.rules, for_session)
     if starts_at.tzinfo is None:
-        starts_at = starts_at.replace(tzinfo=ctx.profile.zone)
+        starts_at = _local_instant(starts_at, ctx.profile.zone)
     if starts_at <= ctx.now():
         raise InvalidInput("A catch-up can only be booked for a time still to come.")
     async with ctx.uow() as session:
@@ -463,6 +464,17 @@ async def book_catch_up(
         )
         await session.commit()
     return starts_at.astimezone(ctx.profile.zone)
+
+
+def _local_instant(wall_time: datetime, zone: ZoneInfo) -> datetime:
+    """A local wall-clock time as an instant; refuses the hour skipped when clocks go forward."""
+    instant = wall_time.replace(tzinfo=zone)
+    if instant.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall_time:
+        raise InvalidInput(
+            f"{wall_time:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks go forward "
+            "then. Choose another time."
+        )
+    return instant
 
 
 async def list_staff(ctx: ServiceContext) -> list[StaffView]:

@@ -208,14 +208,12 @@ async def test_sick_note_reminders_until_it_is_marked_received(harness: Harness)
     assert await _run_scheduler(harness, at_ten - timedelta(minutes=1)) == 0
     early = await _reminder(harness, user, at_ten)
     assert early.text == (
-        "Reminder: your Offender Manager needs your sick note by Thursday, 10 December 2026."
-        "\n\nIt is for the session on Thursday, 3 December 2026 at 18:00. You can send a photo "
-        "of it here, or give it to them."
+        "Reminder: your sick note is needed by Thursday, 10 December 2026.\n\n"
+        "Your Offender Manager must get it by then. It is for the session on Thursday, "
+        "3 December 2026 at 18:00. You can send a photo of it here, or give it to them."
     )
     last = await _reminder(harness, user, at_ten + timedelta(days=2))
-    assert (last.text or "").startswith(
-        "Reminder: today is the last day to get your sick note to your Offender Manager."
-    )
+    assert (last.text or "").startswith("Reminder: today is the last day for your sick note.\n")
     await absence_review.mark_certificate_received(harness.core.services, ACTOR, absence_id)
     assert await _run_scheduler(harness, at_ten + timedelta(days=2, hours=1)) == 0
 
