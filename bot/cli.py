@@ -325,8 +325,15 @@ def participant_list(cohort_name: str | None, as_json: bool) -> None:
     _emit(
         as_json,
         rows,
-        "\n".join(f"{p.reference}  {p.name}  ({p.cohort}; OM {p.offender_manager})" for p in rows),
+        "\n".join(_participant_line(p) for p in rows),
     )
+
+
+def _participant_line(view: admin.ParticipantView) -> str:
+    line = f"{view.reference}  {view.name}  ({view.cohort}; OM {view.offender_manager})"
+    if view.restart_flagged:
+        line += "  RESTART: missed more sessions than catch-ups allow; talk to him"
+    return line
 
 
 @participant.command("code")

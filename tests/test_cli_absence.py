@@ -577,3 +577,21 @@ def test_certificate_received_for_another_reason_exits_1(cli: CliRunner) -> None
     assert fail(cli, "absence", "certificate-received", "999") == (
         "Error: There is no absence report 999."
     )
+
+
+def test_the_fifth_miss_flags_a_restart_for_staff(cli: CliRunner) -> None:
+    reference = _setup(cli)
+    for number in range(1, 5):
+        ok(cli, "attendance", "record", reference, str(number), "missed")
+    assert "RESTART" not in ok(cli, "participant", "list").output
+    ok(cli, "attendance", "record", reference, "5", "missed")
+    assert "RESTART: missed more sessions than catch-ups allow" in (
+        ok(cli, "participant", "list").output
+    )
+    [listed] = json.loads(ok(cli, "participant", "list", "--json").output)
+    assert listed["restart_flagged"] is True
+    flags = [a for a in audit_log() if a.action == "participant.restart_flag"]
+    assert [f.details for f in flags] == [{"missed": 5}]
+    # A sixth miss does not flag (or tell him) again.
+    ok(cli, "attendance", "record", reference, "6", "missed")
+    assert [a.action for a in audit_log()].count("participant.restart_flag") == 1

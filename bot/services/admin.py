@@ -81,6 +81,8 @@ class ParticipantView:
     cohort: str
     offender_manager: str
     language: str | None
+    # More sessions missed than catch-ups allowed: staff must talk to him about a restart.
+    restart_flagged: bool = False
 
 
 def _clean_name(name: str, what: str) -> str:
@@ -514,6 +516,13 @@ async def list_participants(
             query = query.where(Cohort.name == cohort_name)
         rows = await session.execute(query)
         return [
-            ParticipantView(p.reference, p.name, cohort, om_email, p.language)
+            ParticipantView(
+                p.reference,
+                p.name,
+                cohort,
+                om_email,
+                p.language,
+                restart_flagged=p.restart_flagged_at is not None,
+            )
             for p, cohort, om_email in rows
         ]
