@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bot.domain.attendance import ProgrammeRules
+from bot.domain.complaints import ComplaintRules
 from bot.domain.errors import InvalidInput
 from bot.domain.reminders import ReminderPolicy
 from bot.domain.schedule import parse_clock_time
@@ -80,6 +81,10 @@ class ComplaintsSection(_Section):
     stage2_request_working_days: Positive
     stage2_reply_working_days: Positive
     ombudsman_months: Positive
+    # How to reach the Prisons and Probation Ombudsman (told after the last internal reply).
+    ombudsman_address: Text
+    ombudsman_telephone: Text
+    ombudsman_web: Text
 
 
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -134,6 +139,16 @@ class Profile(_Section):
             before=timedelta(hours=self.reminders.hours_before),
             sick_note_working_days_before=self.reminders.sick_note_working_days_before,
             sick_note_time=parse_clock_time(self.reminders.sick_note_time),
+        )
+
+    @property
+    def complaint_rules(self) -> ComplaintRules:
+        section = self.complaints
+        return ComplaintRules(
+            acknowledge_working_days=section.acknowledge_working_days,
+            stage1_reply_working_days=section.stage1_reply_working_days,
+            stage2_request_working_days=section.stage2_request_working_days,
+            stage2_reply_working_days=section.stage2_reply_working_days,
         )
 
     @property

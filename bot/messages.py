@@ -13,6 +13,8 @@ from typing import Any
 from bot.config import Profile
 from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attendance import AttendanceSummary
+from bot.domain.complaints import Category
+from bot.domain.complaints import Status as ComplaintStatus
 from bot.i18n import N_, Translator
 
 # Main menu labels: translated when sent, recognised in any language when pressed.
@@ -554,3 +556,329 @@ def staff_restart(t: Translator, reference: str, missed: int, max_catch_ups: int
         "{reference} has now missed {missed} sessions; only {max} can be caught up. "
         "Please speak to him about starting the programme again."
     ).format(reference=reference, missed=missed, max=max_catch_ups)
+
+
+# --- Complaints and concerns ----------------------------------------------------------------
+
+CATEGORY_LABELS = {
+    Category.UNFAIR: N_("I was treated unfairly"),
+    Category.DISCRIMINATION_STAFF: N_("Discrimination by staff"),
+    Category.DISCRIMINATION_GROUP: N_("Discrimination by group members"),
+    Category.OTHER: N_("Something else"),
+}
+COMPLAINT_STATUS_LABELS = {
+    ComplaintStatus.RECEIVED: N_("Received"),
+    ComplaintStatus.ACKNOWLEDGED: N_("Being looked at"),
+    ComplaintStatus.ANSWERED: N_("Answered"),
+    ComplaintStatus.ESCALATED: N_("Sent to stage 2"),
+    ComplaintStatus.CLOSED: N_("Closed"),
+}
+BUTTON_SOMEONE_ELSE = N_("Someone else")
+BUTTON_RATHER_NOT_SAY = N_("I'd rather not say")
+BUTTON_DONE = N_("Done")
+BUTTON_SATISFIED = N_("I'm satisfied")
+BUTTON_NOT_SATISFIED = N_("I'm not satisfied")
+
+
+def isolate(text: str) -> str:
+    """Wrap a reference or number so right-to-left text around it reads correctly."""
+    return f"\u2068{text}\u2069"
+
+
+def complaint_choose_category(t: Translator) -> str:
+    return t._("What is your complaint about? Tap one below.")
+
+
+def complaint_choose_person(t: Translator) -> str:
+    return t._(
+        "Is it about one person on the staff? Tap their name, or another button.\n\n"
+        "The person you name will not see your complaint."
+    )
+
+
+def staff_button_label(t: Translator, name: str, is_offender_manager: bool) -> str:
+    if is_offender_manager:
+        return t._("{name} (your Offender Manager)").format(name=name)
+    return name
+
+
+def complaint_ask_details(t: Translator, max_length: int) -> str:
+    return t._(
+        "Please tell us what happened, in your own words. Write it below. "
+        "You can send more than one message, and a photo or a document too.\n\n"
+        "Tap Done when you have finished. You can write up to {max} letters."
+    ).format(max=max_length)
+
+
+def complaint_details_added(t: Translator, used: int, max_length: int) -> str:
+    return t._(
+        "Got it. You can send more, or tap Done. You have used {used} of {max} letters."
+    ).format(used=used, max=max_length)
+
+
+def complaint_details_too_long(t: Translator, left: int) -> str:
+    return t._(
+        "Sorry, that is too long. I have kept what you sent before, but not this message. "
+        "You have {left} letters left. Please make it shorter, or split it into parts."
+    ).format(left=left)
+
+
+def complaint_details_needed(t: Translator) -> str:
+    return t._("Please write what happened first. Then tap Done.")
+
+
+def complaint_file_added(t: Translator) -> str:
+    return t._("Thank you. I have added this file. You can send more, or tap Done.")
+
+
+def complaint_summary(
+    t: Translator, category: Category, person: str | None, words: str, files: int
+) -> str:
+    lines = [
+        t._("Please check your complaint."),
+        t._("About: {category}").format(category=t._(CATEGORY_LABELS[category])),
+    ]
+    if person:
+        lines.append(t._("Person: {person}").format(person=person))
+    lines.append(t._("Your words: {words}").format(words=words))
+    if files:
+        lines.append(t.ngettext("Files: {n} file", "Files: {n} files", files).format(n=files))
+    return "\n".join(lines)
+
+
+def complaint_received(t: Translator, reference: str, reply_by: date, handler: str) -> str:
+    return t._(
+        "Thank you. Your complaint has been sent to the {handler}.\n\n"
+        "Your reference is {reference}. You should get an answer by {date}.\n\n"
+        "You can see it at any time with /complaints."
+    ).format(handler=handler, reference=isolate(reference), date=t.date(reply_by))
+
+
+def complaint_too_many_open(t: Translator, max_open: int, phone: str) -> str:
+    return t._(
+        "You already have {max} complaints waiting for an answer. Please wait for those "
+        "answers first. If it is urgent, call the office: {phone}"
+    ).format(max=max_open, phone=phone)
+
+
+def complaints_none(t: Translator) -> str:
+    return t._("You have not made any complaints. To make one, send /complaint.")
+
+
+def complaints_list(t: Translator) -> str:
+    return t._("Your complaints. Tap one to see what has happened.")
+
+
+def complaint_button_label(t: Translator, reference: str, status: ComplaintStatus) -> str:
+    return t._("{reference}: {status}").format(
+        reference=isolate(reference), status=t._(COMPLAINT_STATUS_LABELS[status])
+    )
+
+
+def complaint_history_header(
+    t: Translator,
+    reference: str,
+    category: Category,
+    stage: int,
+    status: ComplaintStatus,
+    reply_by: date | None,
+) -> str:
+    lines = [
+        t._("Complaint {reference}").format(reference=isolate(reference)),
+        t._("About: {category}").format(category=t._(CATEGORY_LABELS[category])),
+        t._("Stage {stage}. Now: {status}").format(
+            stage=stage, status=t._(COMPLAINT_STATUS_LABELS[status])
+        ),
+    ]
+    if reply_by is not None:
+        lines.append(t._("Answer due by {date}").format(date=t.date(reply_by)))
+    return "\n".join(lines)
+
+
+def history_you_wrote(t: Translator, when: date, words: str) -> str:
+    return t._("{date}, you wrote: {words}").format(date=t.date(when), words=words)
+
+
+def history_reply(t: Translator, when: date, handler: str, words: str) -> str:
+    return t._("{date}, the {handler} answered: {words}").format(
+        date=t.date(when), handler=handler, words=words
+    )
+
+
+def history_acknowledged(t: Translator, when: date) -> str:
+    return t._("{date}: your complaint was read.").format(date=t.date(when))
+
+
+def history_escalated(t: Translator, when: date, words: str) -> str:
+    return t._("{date}, you asked for stage 2: {words}").format(date=t.date(when), words=words)
+
+
+def history_closed(t: Translator, when: date) -> str:
+    return t._("{date}: closed.").format(date=t.date(when))
+
+
+def complaint_acknowledged(t: Translator, reference: str, reply_by: date) -> str:
+    # Sent unprompted: a neutral first line.
+    return t._(
+        "Update about {reference}.\n\n"
+        "Your complaint has been read. You should get an answer by {date}."
+    ).format(reference=isolate(reference), date=t.date(reply_by))
+
+
+def complaint_reply(t: Translator, reference: str, handler: str, words: str) -> str:
+    return t._("Update about {reference}.\n\nThe {handler} has answered:\n{words}").format(
+        reference=isolate(reference), handler=handler, words=words
+    )
+
+
+def complaint_reply_choices(t: Translator, chief_officer: str, until: date) -> str:
+    return t._(
+        "Are you happy with this answer? If you are not, you can ask the {chief} to look at "
+        "it again, until {date}."
+    ).format(chief=chief_officer, date=t.date(until))
+
+
+def complaint_closed_by_reply(t: Translator) -> str:
+    return t._("This complaint is now closed.")
+
+
+def ombudsman(t: Translator, months: int, address: str, phone: str, web: str) -> str:
+    return t.ngettext(
+        "If you are still not happy, you can ask the Prisons and Probation Ombudsman to look "
+        "at it. You must do this within {months} month of this answer.\n"
+        "Write to: {address}\nPhone: {phone}\nWebsite: {web}",
+        "If you are still not happy, you can ask the Prisons and Probation Ombudsman to look "
+        "at it. You must do this within {months} months of this answer.\n"
+        "Write to: {address}\nPhone: {phone}\nWebsite: {web}",
+        months,
+    ).format(months=months, address=address, phone=phone, web=web)
+
+
+def complaint_satisfied(t: Translator, reference: str) -> str:
+    return t._("Thank you. Complaint {reference} is now closed.").format(
+        reference=isolate(reference)
+    )
+
+
+def complaint_ask_escalation_reason(t: Translator, chief_officer: str) -> str:
+    return t._(
+        "Please tell us why you are not happy with the answer. Write it below. "
+        "It will go to the {chief}."
+    ).format(chief=chief_officer)
+
+
+def complaint_escalated(t: Translator, reference: str, chief_officer: str, reply_by: date) -> str:
+    return t._(
+        "Thank you. Complaint {reference} has been sent to the {chief}. "
+        "You should get an answer by {date}."
+    ).format(reference=isolate(reference), chief=chief_officer, date=t.date(reply_by))
+
+
+def complaint_escalation_too_late(t: Translator, chief_officer: str, address: str) -> str:
+    return t._(
+        "Sorry, the time to ask for this in the chat has passed. "
+        "You can still write to the {chief} at: {address}"
+    ).format(chief=chief_officer, address=address)
+
+
+def complaint_cancelled(t: Translator) -> str:
+    return t._("OK. Nothing has been sent.")
+
+
+# --- Rights, conditions, another format ------------------------------------------------------
+
+BUTTON_RIGHTS_DISCRIMINATION = N_("Tell us about discrimination")
+BUTTON_RIGHTS_UNFAIR = N_("Complain about unfair treatment")
+BUTTON_OTHER_FORMAT = N_("Another language or format")
+
+
+def rights(t: Translator, spo: str, chief: str, area_phone: str, area_address: str) -> str:
+    return "\n\n".join(
+        [
+            t._("Your rights"),
+            t._(
+                "You will be treated fairly. Nobody may treat you badly because of your race, "
+                "sex or anything else about you. You must treat others fairly too."
+            ),
+            t._(
+                "If staff or group members treat you badly because of who you are, tell your "
+                "Offender Manager."
+            ),
+            t._(
+                "If you feel you were treated unfairly, you can complain to the {spo}. "
+                "For help, call {phone}."
+            ).format(spo=spo, phone=area_phone),
+            t._(
+                "If you are not happy with the answer, you can write to the {chief} at: {address}"
+            ).format(chief=chief, address=area_address),
+            t._("You can do all of this here. Tap a button below."),
+        ]
+    )
+
+
+def conditions(t: Translator) -> str:
+    return "\n".join(
+        [
+            t._("What you agreed to"),
+            t._("- Come on time and stay to the end."),
+            t._("- Come with a clear head: no drugs, alcohol or solvents."),
+            t._("- Turn off your mobile phone."),
+            t._("- Take part in the exercises."),
+            t._("- Treat staff and other group members with respect. Do not use rude words."),
+            t._("- Keep private what others say in the group."),
+            t._("- Talk about your offending in the group."),
+        ]
+    )
+
+
+FORMAT_LABELS = {
+    "large_print": N_("Large print"),
+    "braille": N_("Braille"),
+    "audio": N_("Audio"),
+    "easy_read": N_("Easy read"),
+    "language": N_("Another language"),
+}
+
+
+def format_choose(t: Translator) -> str:
+    return t._("How would you like the information? Tap one below.")
+
+
+def format_ask_language(t: Translator) -> str:
+    return t._("Which language would you like? Write its name below.")
+
+
+def format_received(t: Translator, reference: str) -> str:
+    return t._(
+        "Thank you. Your request has been sent to the Contracts Officer. "
+        "Your reference is {reference}. We will tell you here when it is ready."
+    ).format(reference=isolate(reference))
+
+
+def format_done(t: Translator, reference: str, words: str | None) -> str:
+    text = t._("Update about your request {reference}.\n\nIt has been dealt with.").format(
+        reference=isolate(reference)
+    )
+    if words:
+        text += "\n\n" + t._("Message: {message}").format(message=words)
+    return text
+
+
+def staff_new_complaint(t: Translator, reference: str, stage: int) -> str:
+    return t._("New complaint {reference} (stage {stage}) in your queue.").format(
+        reference=reference, stage=stage
+    )
+
+
+def staff_overdue(t: Translator, count: int) -> str:
+    return t.ngettext(
+        "You have {n} complaint past its deadline. Please look at your queue.",
+        "You have {n} complaints past their deadline. Please look at your queue.",
+        count,
+    ).format(n=count)
+
+
+def staff_new_format_request(t: Translator, reference: str) -> str:
+    return t._("New request {reference} for another language or format.").format(
+        reference=reference
+    )

@@ -32,6 +32,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attendance import Outcome
+from bot.domain.complaints import About, Category
+from bot.domain.complaints import Status as ComplaintStatus
 from bot.domain.roles import Role
 
 
@@ -111,6 +113,15 @@ class Cohort(Base):
     sessions: Mapped[list[ScheduledSession]] = relationship(
         back_populates="cohort", order_by="ScheduledSession.number"
     )
+
+
+class CohortStaff(Base):
+    """Facilitators who run a cohort's sessions (the staff a participant deals with)."""
+
+    __tablename__ = "cohort_staff"
+
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
 
 
 class ScheduledSession(Base):
@@ -327,7 +338,9 @@ class Attachment(Base):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    absence_id: Mapped[int] = mapped_column(ForeignKey("absence_reports.id"), index=True)
+    # One of the two: a sick note for an absence, or evidence sent with a complaint.
+    absence_id: Mapped[int | None] = mapped_column(ForeignKey("absence_reports.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     telegram_file_id: Mapped[str] = mapped_column(String(200))
     file_name: Mapped[str] = mapped_column(String(200))
     mime_type: Mapped[str] = mapped_column(String(100))
@@ -337,6 +350,75 @@ class Attachment(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(index=True)
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0)
     fetch_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Complaint(Base):
+    """A complaint or concern, its route, stage and deadlines; the thread is in entries."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_queue", "queue", "status", "reply_due"),
+        Index("ix_complaints_participant", "participant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    category: Mapped[Category] = mapped_column(_value_enum(Category, 30))
+    about: Mapped[About] = mapped_column(_value_enum(About, 20))
+    # Never shown to this person, in any list, count or notice.
+    about_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    stage: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[ComplaintStatus] = mapped_column(_value_enum(ComplaintStatus, 20))
+    queue: Mapped[Role] = mapped_column(_value_enum(Role, 40))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    received_at: Mapped[datetime]
+    acknowledge_due: Mapped[date] = mapped_column(Date)
+    reply_due: Mapped[date] = mapped_column(Date)
+    acknowledged_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    escalation_open_until: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None]
+
+    participant: Mapped[Participant] = relationship()
+    entries: Mapped[list[ComplaintEntry]] = relationship(
+        order_by="ComplaintEntry.id", back_populates="complaint"
+    )
+
+
+class ComplaintEntry(Base):
+    """One step in a complaint's history: his words, a reply, an escalation, a closing."""
+
+    __tablename__ = "complaint_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    # "description", "acknowledged", "reply", "escalation", "satisfied", "closed"
+    kind: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))  # "participant" or "staff:<id>"
+    text: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+    complaint: Mapped[Complaint] = relationship(back_populates="entries")
+
+
+class FormatRequest(Base):
+    """A request for the information in another language or format (Contracts Officer)."""
+
+    __tablename__ = "format_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    format: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+    done_by: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship()
 
 
 class SentReminder(Base):

@@ -188,7 +188,7 @@ async def _file_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:
         .where(Attachment.absence_id.in_(ids))
         .group_by(Attachment.absence_id)
     )
-    return {absence_id: count for absence_id, count in rows}
+    return {absence_id: count for absence_id, count in rows if absence_id is not None}
 
 
 async def _file_count(session: AsyncSession, absence_id: int) -> int:

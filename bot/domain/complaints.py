@@ -1,0 +1,178 @@
+"""Complaints and concerns: where each goes, who may see it, its deadlines and its stages.
+
+The leaflet's routes: discrimination → his Offender Manager (the SPO sees these too); unfair
+treatment → the Senior Probation Officer (stage 1); not satisfied → the Chief Officer
+(stage 2); after that, the Prisons and Probation Ombudsman, which the bot only explains.
+A complaint about a named member of staff is never shown to that person and is routed past
+them.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from bot.domain.enrolment import ALPHABET
+from bot.domain.errors import Conflict
+from bot.domain.roles import Role
+from bot.domain.workdays import WorkingCalendar
+
+MAX_DESCRIPTION = 4000
+MAX_OPEN = 5
+REFERENCE_LENGTH = 5
+
+
+class Category(enum.StrEnum):
+    UNFAIR = "unfair"
+    DISCRIMINATION_STAFF = "discrimination_staff"
+    DISCRIMINATION_GROUP = "discrimination_group"
+    OTHER = "other"
+
+    @property
+    def is_discrimination(self) -> bool:
+        return self in (Category.DISCRIMINATION_STAFF, Category.DISCRIMINATION_GROUP)
+
+    @property
+    def may_name_staff(self) -> bool:
+        """Discrimination by group members is about other participants, not staff."""
+        return self is not Category.DISCRIMINATION_GROUP
+
+
+class About(enum.StrEnum):
+    STAFF = "staff"  # a named member of staff (about_staff_id)
+    SOMEONE_ELSE = "someone_else"
+    NOT_SAID = "not_said"
+    GROUP_MEMBERS = "group_members"
+
+
+class Status(enum.StrEnum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self is not Status.CLOSED
+
+    @property
+    def awaiting_reply(self) -> bool:
+        return self in (Status.RECEIVED, Status.ACKNOWLEDGED, Status.ESCALATED)
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    queue: Role
+    assignee_id: int | None  # a particular person in that queue, or anyone in the role
+
+
+def route(category: Category, about_staff_id: int | None, offender_manager_id: int) -> Routing:
+    """Stage 1: discrimination to his OM unless it is about the OM; the rest to the SPO."""
+    if category.is_discrimination and about_staff_id != offender_manager_id:
+        return Routing(Role.OFFENDER_MANAGER, offender_manager_id)
+    return Routing(Role.SENIOR_PROBATION_OFFICER, None)
+
+
+STAGE_2_ROUTING = Routing(Role.CHIEF_OFFICER, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """What decides whether one member of staff may see one complaint."""
+
+    stage: int
+    queue: Role
+    assignee_id: int | None
+    about_staff_id: int | None
+    category: Category
+
+
+def can_see(staff_id: int, role: Role, complaint: Visibility) -> bool:
+    """Never the person it is about; otherwise by role (RULES.md, "Complaints and concerns")."""
+    if complaint.about_staff_id == staff_id:
+        return False
+    if role is Role.ADMIN:
+        return True
+    if role is Role.CHIEF_OFFICER:
+        return complaint.stage == 2
+    if role is Role.SENIOR_PROBATION_OFFICER:
+        # Stage 1 is theirs, and the SPO "can see" discrimination concerns too.
+        return complaint.stage == 1
+    if role is Role.OFFENDER_MANAGER:
+        return complaint.queue is Role.OFFENDER_MANAGER and complaint.assignee_id == staff_id
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRules:
+    acknowledge_working_days: int
+    stage1_reply_working_days: int
+    stage2_request_working_days: int
+    stage2_reply_working_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    acknowledge_by: date
+    reply_by: date
+
+
+def deadlines(
+    received_on: date, stage: int, calendar: WorkingCalendar, rules: ComplaintRules
+) -> Deadlines:
+    """Working days from the day it was received (stage 1) or escalated (stage 2)."""
+    reply_days = rules.stage1_reply_working_days if stage == 1 else rules.stage2_reply_working_days
+    return Deadlines(
+        acknowledge_by=calendar.deadline(received_on, rules.acknowledge_working_days),
+        reply_by=calendar.deadline(received_on, reply_days),
+    )
+
+
+def escalation_open_until(
+    answered_on: date, calendar: WorkingCalendar, rules: ComplaintRules
+) -> date:
+    """The last day he can ask for stage 2 after the stage 1 reply."""
+    return calendar.deadline(answered_on, rules.stage2_request_working_days)
+
+
+def is_overdue(status: Status, acknowledged: bool, due: Deadlines, today: date) -> bool:
+    """Still waiting for staff after a deadline passed."""
+    if not status.awaiting_reply:
+        return False
+    if not acknowledged and today > due.acknowledge_by:
+        return True
+    return today > due.reply_by
+
+
+def acknowledge(status: Status) -> Status:
+    if status not in (Status.RECEIVED, Status.ESCALATED):
+        raise Conflict(f"This complaint is {status.value}; only a new one can be acknowledged.")
+    return Status.ACKNOWLEDGED
+
+
+def reply(status: Status, close: bool) -> Status:
+    if not status.awaiting_reply:
+        raise Conflict(f"This complaint is {status.value}; it is not waiting for a reply.")
+    return Status.CLOSED if close else Status.ANSWERED
+
+
+def satisfied(status: Status) -> Status:
+    if status is not Status.ANSWERED:
+        raise Conflict(f"This complaint is {status.value}, so it cannot be closed now.")
+    return Status.CLOSED
+
+
+def check_can_escalate(stage: int, status: Status, open_until: date | None, today: date) -> None:
+    """Stage 2 only follows a stage 1 reply, and only within the window after it."""
+    if stage != 1 or status not in (Status.ANSWERED, Status.CLOSED) or open_until is None:
+        raise Conflict("Only a complaint answered at stage 1 can go to stage 2.")
+    if today > open_until:
+        raise Conflict("The time to ask for stage 2 has passed.")
+
+
+def new_reference(prefix: str = "C") -> str:
+    """E.g. "C-7K3QX": short, and unambiguous read aloud (Crockford's alphabet)."""
+    return f"{prefix}-" + "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
