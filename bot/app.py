@@ -118,6 +118,11 @@ async def _announce_commands(
             BotCommand("progress", t._("See your sessions and catch-ups")),
             BotCommand("contacts", t._("Who to call")),
             BotCommand("reminders", t._("Choose your session reminders")),
+            BotCommand("rights", t._("Your rights")),
+            BotCommand("complaint", t._("Make a complaint")),
+            BotCommand("complaints", t._("See your complaints")),
+            BotCommand("conditions", t._("What you agreed to")),
+            BotCommand("format", t._("Ask for another language or format")),
             BotCommand("help", t._("What this chat can do")),
         ]
     )

@@ -28,7 +28,7 @@ from bot.domain.attendance import AttendanceSummary
 from bot.domain.errors import DomainError
 from bot.domain.roles import Role
 from bot.domain.schedule import parse_clock_time, parse_iso_date
-from bot.services import absence_review, admin
+from bot.services import absence_review, admin, complaint_review, format_requests
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -284,6 +284,18 @@ def cohort_list(as_json: bool) -> None:
     )
 
 
+@cohort.command("add-facilitator")
+@click.argument("cohort_name", metavar="COHORT")
+@click.argument("email")
+@friendly_errors
+def cohort_add_facilitator(cohort_name: str, email: str) -> None:
+    """Name a facilitator who runs this cohort (participants can complain about them)."""
+    _with_core(
+        lambda core: admin.add_cohort_facilitator(core.services, _actor(), cohort_name, email)
+    )
+    click.echo(f"{email} now runs {cohort_name}.")
+
+
 @main.group()
 def participant() -> None:
     """Participants and their enrolment codes."""
@@ -509,6 +521,136 @@ def absence_certificate_received(absence_id: int, as_json: bool) -> None:
         lambda core: absence_review.mark_certificate_received(core.services, _actor(), absence_id)
     )
     _emit(as_json, view, f"Marked. {_absence_line(view)}")
+
+
+staff_option = click.option(
+    "--as",
+    "viewer",
+    required=True,
+    envvar="COMPANION_STAFF_EMAIL",
+    help="Your staff email: you see only what your role may see. [env: COMPANION_STAFF_EMAIL]",
+)
+
+
+@main.group()
+def complaint() -> None:
+    """Complaints and concerns: your queue, acknowledge, reply."""
+
+
+@complaint.command("list")
+@staff_option
+@click.option("--queue", type=click.Choice([r.value for r in Role]), help="Only this queue.")
+@click.option("--overdue", is_flag=True, help="Only those past a deadline.")
+@click.option("--all", "include_closed", is_flag=True, help="Closed ones too.")
+@json_option
+@friendly_errors
+def complaint_list(
+    viewer: str, queue: str | None, overdue: bool, include_closed: bool, as_json: bool
+) -> None:
+    """The complaints you may see, soonest reply due first."""
+    views = _with_core(
+        lambda core: complaint_review.list_complaints(
+            core.services,
+            viewer,
+            queue=Role(queue) if queue else None,
+            overdue_only=overdue,
+            include_closed=include_closed,
+        )
+    )
+    lines = [_complaint_line(v) for v in views]
+    lines.append(f"{len(views)} complaint(s).")
+    _emit(as_json, views, "\n".join(lines))
+
+
+def _complaint_line(view: complaint_review.ComplaintView) -> str:
+    flag = "  OVERDUE" if view.overdue else ""
+    return (
+        f"{view.reference} {view.participant_reference} {view.first_name}: {view.category}, "
+        f"stage {view.stage}, {view.status}, reply due {view.reply_due:%a %d %b %Y}{flag}"
+    )
+
+
+@complaint.command("show")
+@click.argument("reference")
+@staff_option
+@json_option
+@friendly_errors
+def complaint_show(reference: str, viewer: str, as_json: bool) -> None:
+    """One complaint with its whole history."""
+    view = _with_core(
+        lambda core: complaint_review.show_complaint(core.services, viewer, reference)
+    )
+    lines = [_complaint_line(view)]
+    lines += [
+        f"  {e.at:%d %b %Y %H:%M} {e.kind} ({e.author}): {e.text or ''}" for e in view.entries
+    ]
+    _emit(as_json, view, "\n".join(lines))
+
+
+@complaint.command("acknowledge")
+@click.argument("reference")
+@staff_option
+@json_option
+@friendly_errors
+def complaint_acknowledge(reference: str, viewer: str, as_json: bool) -> None:
+    """Tell him it has been read and when he will hear back."""
+    view = _with_core(lambda core: complaint_review.acknowledge(core.services, viewer, reference))
+    _emit(as_json, view, f"Acknowledged. {_complaint_line(view)}")
+
+
+@complaint.command("reply")
+@click.argument("reference")
+@click.option("--message", required=True, help="Your answer; he reads it in the chat.")
+@click.option("--close", is_flag=True, help="Close it with this answer.")
+@staff_option
+@json_option
+@friendly_errors
+def complaint_reply(reference: str, message: str, close: bool, viewer: str, as_json: bool) -> None:
+    """Answer a complaint; at stage 1 he can then accept it or ask for stage 2."""
+    view = _with_core(
+        lambda core: complaint_review.reply(core.services, viewer, reference, message, close=close)
+    )
+    _emit(as_json, view, f"Sent. {_complaint_line(view)}")
+
+
+@main.group("format-request")
+def format_request() -> None:
+    """Requests for the information in another language or format."""
+
+
+@format_request.command("list")
+@click.option("--all", "include_done", is_flag=True, help="Done ones too.")
+@json_option
+@friendly_errors
+def format_request_list(include_done: bool, as_json: bool) -> None:
+    """Requests waiting for the Contracts Officer."""
+    views = _with_core(
+        lambda core: format_requests.list_requests(core.services, include_done=include_done)
+    )
+    lines = [_format_line(v) for v in views] or ["No format requests."]
+    _emit(as_json, views, "\n".join(lines))
+
+
+def _format_line(view: format_requests.FormatRequestView) -> str:
+    wanted = f"{view.format} ({view.language})" if view.language else view.format
+    state = f"done {view.done_at:%d %b %Y}" if view.done_at else "waiting"
+    return (
+        f"#{view.id} {view.reference} {view.participant_reference} {view.first_name}: "
+        f"{wanted}, asked {view.requested_at:%d %b %Y}, {state}"
+    )
+
+
+@format_request.command("done")
+@click.argument("request_id", type=int)
+@click.option("--message", help="A short message to him, e.g. how he will get it.")
+@json_option
+@friendly_errors
+def format_request_done(request_id: int, message: str | None, as_json: bool) -> None:
+    """Mark a request dealt with; he is told in the chat."""
+    view = _with_core(
+        lambda core: format_requests.mark_done(core.services, _actor(), request_id, message)
+    )
+    _emit(as_json, view, f"Done. {_format_line(view)}")
 
 
 def _summary_json(summary: AttendanceSummary) -> dict[str, Any]:

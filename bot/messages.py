@@ -22,8 +22,12 @@ MENU_PROGRESS = N_("My progress")
 MENU_CONTACTS = N_("Contacts")
 MENU_HELP = N_("Help")
 MENU_ABSENCE = N_("I can't come")
+MENU_RIGHTS = N_("My rights")
+MENU_COMPLAINT = N_("Make a complaint")
 MENU_ACTIONS = {
     MENU_ABSENCE: "absence",
+    MENU_RIGHTS: "rights",
+    MENU_COMPLAINT: "complaint",
     MENU_PROGRESS: "progress",
     MENU_CONTACTS: "contacts",
     MENU_HELP: "help",
@@ -36,6 +40,7 @@ def main_menu(t: Translator) -> dict[str, Any]:
         "keyboard": [
             [{"text": t._(MENU_ABSENCE)}],
             [{"text": t._(MENU_PROGRESS)}, {"text": t._(MENU_CONTACTS)}],
+            [{"text": t._(MENU_RIGHTS)}, {"text": t._(MENU_COMPLAINT)}],
             [{"text": t._(MENU_HELP)}],
         ],
         "resize_keyboard": True,
@@ -212,6 +217,9 @@ def help_text(t: Translator) -> str:
             t._("/progress shows how many sessions you have done and your catch-ups."),
             t._("/contacts shows who to call and how."),
             t._("/reminders lets you choose your session reminders."),
+            t._("/rights shows your rights. /conditions shows what you agreed to."),
+            t._("/complaint lets you make a complaint. /complaints shows the ones you made."),
+            t._("/format asks for this information in another language or format."),
             t._("/help shows this list."),
             t._("If you cannot come to a session, call your Offender Manager straight away."),
         ]

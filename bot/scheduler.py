@@ -1,4 +1,4 @@
-"""Runs the periodic jobs (reminders) in the bot process.
+"""Runs the periodic jobs (reminders, the daily overdue notice) in the bot process.
 
 Jobs only write outbox rows; the sender delivers them. Each job is safe to run at the same
 time in several processes: reminders are claimed by a unique key.
@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from bot.loops import wait_for_any
+from bot.services.complaint_review import queue_overdue_notices
 from bot.services.context import ServiceContext
 from bot.services.reminders import queue_due_reminders
 
@@ -27,6 +28,7 @@ class Scheduler:
                 queued = await queue_due_reminders(self._ctx)
                 if queued:
                     log.info("queued %d reminders", queued)
+                await queue_overdue_notices(self._ctx)
             except Exception:  # a database hiccup must not end the reminders
                 log.exception("reminder pass failed; will retry")
             await wait_for_any(self._interval, stop)

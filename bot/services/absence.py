@@ -7,7 +7,6 @@ from an older conversation (or a finished one) is recognised as stale.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from bot.domain.absence import (
 )
 from bot.domain.absence import self_certificate_due as sick_note_due
 from bot.i18n import Translator
+from bot.services import conversations
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import notify_staff, staff_translator
 from bot.services.turns import Turn, om_contact
@@ -47,13 +47,13 @@ async def begin(ctx: ServiceContext, turn: Turn, participant: Participant) -> No
     offered = reportable_sessions(slots, set(reported), turn.now)
     told = [s for s in slots if s.session_id in reported and in_report_window(s, turn.now)]
     if not offered and not told:
-        await _end(turn)
+        await conversations.end(turn)
         turn.reply(
             messages.absence_no_sessions(turn.t, om_contact(participant)),
             messages.main_menu(turn.t),
         )
         return
-    conversation = await _new_conversation(turn)
+    conversation = await conversations.start(turn, KIND, "session")
     zone, t = ctx.profile.zone, turn.t
     rows = [
         [
@@ -75,17 +75,6 @@ def cant_attend_button(t: Translator, session_id: int) -> dict[str, Any]:
     return messages.inline([[(t._(messages.BUTTON_CANT_ATTEND), _data(NEW, "s", str(session_id)))]])
 
 
-async def _new_conversation(turn: Turn) -> Conversation:
-    """Start (or restart) his conversation with a fresh token: older buttons go stale."""
-    conversation = await turn.session.get(Conversation, turn.inbound.user_id)
-    if conversation is None:
-        conversation = Conversation(telegram_user_id=turn.inbound.user_id)
-        turn.session.add(conversation)
-    conversation.token, conversation.kind, conversation.step = secrets.token_hex(4), KIND, "session"
-    conversation.data, conversation.updated_at = {}, turn.now
-    return conversation
-
-
 async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
     """Handle one of the conversation's buttons; False when the button is stale."""
     try:
@@ -95,12 +84,12 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
     if token == NEW:
         # A reminder's button: a new conversation that starts with its session chosen.
         return action == "s" and await _choose_session(ctx, turn, participant, None, value)
-    conversation = await turn.session.get(Conversation, turn.inbound.user_id)
-    if conversation is None or conversation.kind != KIND or conversation.token != token:
+    conversation = await conversations.current(turn, KIND, token)
+    if conversation is None:
         return False
     t = turn.t
     if action == "cancel":
-        await _end(turn)
+        await conversations.end(turn)
         turn.reply(messages.absence_cancelled(t), messages.main_menu(t))
     elif action == "s" and conversation.step == "session":
         return await _choose_session(ctx, turn, participant, conversation, value)
@@ -132,8 +121,8 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
 
 async def details(ctx: ServiceContext, turn: Turn, participant: Participant, text: str) -> bool:
     """His own words, when the conversation is waiting for them; False otherwise."""
-    conversation = await turn.session.get(Conversation, turn.inbound.user_id)
-    if conversation is None or conversation.kind != KIND or conversation.step != "details":
+    conversation = await conversations.current(turn, KIND)
+    if conversation is None or conversation.step != "details":
         return False
     if len(text) > MAX_DETAILS:
         turn.reply(messages.too_long(turn.t))
@@ -154,13 +143,13 @@ async def _choose_session(
         return False
     existing = await _existing_report(turn, participant, int(value))
     if existing is not None:
-        await _end(turn)
+        await conversations.end(turn)
         _show_existing(ctx, turn, existing)
         return True
     slot = await _slot(turn, participant, int(value))
     if slot is None:
         return False
-    conversation = conversation or await _new_conversation(turn)
+    conversation = conversation or await conversations.start(turn, KIND, "session")
     conversation.data = {"session_id": slot.session_id}
     conversation.step = "reason"
     conversation.updated_at = turn.now
@@ -209,7 +198,7 @@ async def _send(
     """Store the report (once per session) and tell him what to do next."""
     session = await turn.session.get_one(ScheduledSession, conversation.data["session_id"])
     reason = Reason(conversation.data["reason"])
-    await _end(turn)
+    await conversations.end(turn)
     t, zone = turn.t, ctx.profile.zone
     existing = await _existing_report(turn, participant, session.id)
     if existing is not None:
@@ -252,12 +241,6 @@ async def _send(
     turn.reply(messages.absence_sent(t, om_contact(participant)), messages.main_menu(t))
     if due is not None:
         turn.reply(messages.absence_sick_note(t, due))
-
-
-async def _end(turn: Turn) -> None:
-    conversation = await turn.session.get(Conversation, turn.inbound.user_id)
-    if conversation is not None:
-        await turn.session.delete(conversation)
 
 
 async def _slots(turn: Turn, participant: Participant) -> list[SessionSlot]:

@@ -19,6 +19,7 @@ from bot.db.models import (
     CatchUp,
     CatchUpBooking,
     Cohort,
+    CohortStaff,
     EnrolmentCode,
     Participant,
     ScheduledSession,
@@ -163,6 +164,24 @@ async def add_cohort(
         venue,
         [SessionView(p.number, p.starts_at_utc.astimezone(zone), p.moved_from) for p in planned],
     )
+
+
+async def add_cohort_facilitator(
+    ctx: ServiceContext, actor: str, cohort_name: str, email: str
+) -> None:
+    """A facilitator who runs this cohort's sessions (participants can name them)."""
+    async with ctx.uow() as session:
+        cohort = await session.scalar(select(Cohort).where(Cohort.name == cohort_name))
+        if cohort is None:
+            raise NotFound(f"There is no cohort called {cohort_name!r}.")
+        staff = await _staff(session, email)
+        if staff.role is not Role.FACILITATOR or not staff.active:
+            raise InvalidInput(f"{staff.email} is not an active facilitator.")
+        if await session.get(CohortStaff, (cohort.id, staff.id)) is not None:
+            raise Conflict(f"{staff.email} already runs cohort {cohort.name!r}.")
+        session.add(CohortStaff(cohort_id=cohort.id, staff_id=staff.id))
+        audit(session, actor, "cohort.add_facilitator", f"cohort:{cohort.id}", staff=staff.id)
+        await session.commit()
 
 
 async def add_participant(

@@ -4,6 +4,7 @@ update id, makes its change and queues its reply in the outbox."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,14 +22,23 @@ from bot.db.models import (
     TelegramLink,
 )
 from bot.domain import enrolment
+from bot.domain.complaints import Category
 from bot.domain.enrolment import AttemptPolicy, CodeStatus, IssuedCode
 from bot.i18n import Catalogs, Translator
-from bot.services import absence, preferences, sick_notes
+from bot.services import (
+    absence,
+    complaints,
+    conversations,
+    format_requests,
+    preferences,
+    sick_notes,
+)
 from bot.services.context import ServiceContext, audit, queue_message
 from bot.services.progress import load_summary, next_session
 from bot.services.turns import Inbound, Turn, om_contact
 
 TurnBody = Callable[[Turn], Awaitable[None]]
+TextTaker = Callable[[ServiceContext, Turn, Participant, str], Awaitable[bool]]
 ParticipantBody = Callable[[Turn, Participant], Awaitable[None]]
 
 
@@ -36,6 +46,13 @@ class ChatService:
     def __init__(self, ctx: ServiceContext, policy: AttemptPolicy | None = None) -> None:
         self._ctx = ctx
         self._policy = policy or AttemptPolicy()
+        # Which conversation takes free text, by the conversation's kind.
+        self._text_takers: dict[str, TextTaker] = {
+            absence.KIND: absence.details,
+            complaints.KIND: complaints.details,
+            complaints.ESCALATE_KIND: complaints.escalation_reason,
+            format_requests.KIND: format_requests.language,
+        }
 
     @property
     def catalogs(self) -> Catalogs:
@@ -242,10 +259,12 @@ class ChatService:
         return await self._reply_with(inbound, messages.unknown_command)
 
     async def free_text(self, inbound: Inbound, text: str) -> bool:
-        """Text outside a command: his own words if a conversation asked for them."""
+        """Text outside a command: his own words if a conversation is waiting for them."""
 
         async def body(turn: Turn, participant: Participant) -> None:
-            if not await absence.details(self._ctx, turn, participant, text):
+            kind = await conversations.kind_waiting_for_text(turn)
+            take_text = self._text_takers.get(kind or "")
+            if take_text is None or not await take_text(self._ctx, turn, participant, text):
                 turn.reply(messages.not_understood(turn.t), messages.main_menu(turn.t))
 
         return await self._for_participant(inbound, body)
@@ -266,15 +285,66 @@ class ChatService:
 
         return await self._for_participant(inbound, body)
 
-    async def sick_note(self, inbound: Inbound, incoming: sick_notes.IncomingFile) -> bool:
-        """A photo or document: a sick note for his illness absence, if it is one we take."""
+    async def file(self, inbound: Inbound, incoming: sick_notes.IncomingFile) -> bool:
+        """A photo or document: evidence for the complaint he is writing, else a sick note."""
 
         async def body(turn: Turn, participant: Participant) -> None:
-            await sick_notes.receive(self._ctx, turn, participant, incoming)
+            if not await complaints.add_file(turn, incoming):
+                await sick_notes.receive(self._ctx, turn, participant, incoming)
 
         handled = await self._for_participant(inbound, body)
         self._ctx.on_attachment_written()
         return handled
+
+    async def complaint_start(self, inbound: Inbound) -> bool:
+        """`/complaint` or the menu button."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            await complaints.begin(self._ctx, turn, participant)
+
+        return await self._for_participant(inbound, body)
+
+    async def complaints_list(self, inbound: Inbound) -> bool:
+        """`/complaints`: his complaints and where each one is."""
+
+        async def body(turn: Turn, participant: Participant) -> None:
+            await complaints.show_list(turn, participant)
+
+        return await self._for_participant(inbound, body)
+
+    async def rights(self, inbound: Inbound) -> bool:
+        """`/rights`: the leaflet's rights, with buttons into each route."""
+
+        async def body(turn: Turn, _participant: Participant) -> None:
+            profile, t = self._ctx.profile, turn.t
+            text = messages.rights(
+                t,
+                profile.roles.senior_probation_officer,
+                profile.roles.chief_officer,
+                profile.area.telephone,
+                profile.area.address,
+            )
+            turn.reply(text, _rights_buttons(t))
+
+        return await self._for_participant(inbound, body)
+
+    async def conditions(self, inbound: Inbound) -> bool:
+        """`/conditions`: what he agreed to, and a way to ask for another format."""
+
+        async def body(turn: Turn, _participant: Participant) -> None:
+            t = turn.t
+            rows = [[(t._(messages.BUTTON_OTHER_FORMAT), f"{RIGHTS_PREFIX}:format")]]
+            turn.reply(messages.conditions(t), messages.inline(rows))
+
+        return await self._for_participant(inbound, body)
+
+    async def format_start(self, inbound: Inbound) -> bool:
+        """`/format`: ask for the information in another language or format."""
+
+        async def body(turn: Turn, _participant: Participant) -> None:
+            await format_requests.begin(turn)
+
+        return await self._for_participant(inbound, body)
 
     async def button(self, inbound: Inbound, data: str) -> str | None:
         """An inline button press; returns a short notice to show when the button is stale."""
@@ -287,6 +357,17 @@ class ChatService:
                 stale = not await absence.press(self._ctx, turn, participant, data)
             elif prefix == preferences.PREFIX:
                 stale = not preferences.press(turn, participant, data)
+            elif prefix == complaints.PREFIX:
+                stale = not (
+                    await complaints.press(self._ctx, turn, participant, data)
+                    or await complaints.press_escalation(turn, data)
+                )
+            elif prefix == complaints.VIEW_PREFIX:
+                stale = not await complaints.press_view(self._ctx, turn, participant, data)
+            elif prefix == format_requests.PREFIX:
+                stale = not await format_requests.press(self._ctx, turn, participant, data)
+            elif prefix == RIGHTS_PREFIX:
+                stale = not await self._rights_route(turn, participant, data)
             else:
                 stale = True
 
@@ -296,6 +377,20 @@ class ChatService:
             if stale
             else None
         )
+
+    async def _rights_route(self, turn: Turn, participant: Participant, data: str) -> bool:
+        """A button under the rights or conditions: start that route."""
+        route = data.removeprefix(f"{RIGHTS_PREFIX}:")
+        if route == "discrimination":
+            discrimination = (Category.DISCRIMINATION_STAFF, Category.DISCRIMINATION_GROUP)
+            await complaints.begin(self._ctx, turn, participant, discrimination)
+        elif route == "unfair":
+            await complaints.begin(self._ctx, turn, participant, (Category.UNFAIR,))
+        elif route == "format":
+            await format_requests.begin(turn)
+        else:
+            return False
+        return True
 
     async def unsupported_content(self, inbound: Inbound) -> bool:
         return await self._reply_with(inbound, messages.unsupported_content)
@@ -312,18 +407,26 @@ class ChatService:
 
         return await self._for_participant(inbound, body)
 
-    async def group_chat(self, update_id: int, chat_id: int, language_code: str | None) -> bool:
-        """Say once that the bot works in private chats only, then leave the group."""
+    async def group_chat(
+        self, update_id: int, chat_id: int, language_code: str | None, *, added: bool
+    ) -> bool:
+        """Say once that the bot works in private chats only, then leave the group.
+
+        `added` is the bot being added (again): that always gets the notice, unless one is
+        still waiting. A message in a group the bot has already left is one Telegram sent
+        before the leave took effect, and gets nothing.
+        """
         async with self._ctx.uow() as session:
             if not await self._claim(session, update_id):
                 return False
+            statuses = ["pending"] if added else ["pending", "sent"]
             leaving = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
                 .where(
                     OutboxMessage.chat_id == chat_id,
                     OutboxMessage.action == "leave_chat",
-                    OutboxMessage.status == "pending",
+                    OutboxMessage.status.in_(statuses),
                 )
             )
             if not leaving:
@@ -334,6 +437,19 @@ class ChatService:
             await session.commit()
         self._ctx.on_outbox_written()
         return True
+
+
+RIGHTS_PREFIX = "rgt"
+
+
+def _rights_buttons(t: Translator) -> dict[str, Any]:
+    return messages.inline(
+        [
+            [(t._(messages.BUTTON_RIGHTS_DISCRIMINATION), f"{RIGHTS_PREFIX}:discrimination")],
+            [(t._(messages.BUTTON_RIGHTS_UNFAIR), f"{RIGHTS_PREFIX}:unfair")],
+            [(t._(messages.BUTTON_OTHER_FORMAT), f"{RIGHTS_PREFIX}:format")],
+        ]
+    )
 
 
 async def _is_linked_staff(turn: Turn) -> bool:

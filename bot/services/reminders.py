@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import messages
+from bot.db.claims import insert_once
 from bot.db.models import (
     AbsenceReport,
     Attachment,
@@ -191,13 +191,14 @@ async def _sick_notes(ctx: ServiceContext, session: AsyncSession, now: datetime)
 
 async def _claim(session: AsyncSession, participant_id: int, key: str, now: datetime) -> bool:
     """Record that this reminder is queued; False if it was queued before (by anyone)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(
-        insert(SentReminder)
-        .values(participant_id=participant_id, key=key, queued_at=now)
-        .on_conflict_do_nothing(index_elements=["participant_id", "key"])
+    return await insert_once(
+        session,
+        SentReminder,
+        ["participant_id", "key"],
+        participant_id=participant_id,
+        key=key,
+        queued_at=now,
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _audit(db: AsyncSession, participant: Participant, action: str, /, **details: object) -> None:

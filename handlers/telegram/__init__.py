@@ -34,8 +34,15 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler("contacts", menu.contacts, filters=PRIVATE),
             CommandHandler("help", menu.help_command, filters=PRIVATE),
             CommandHandler("reminders", menu.reminders, filters=PRIVATE),
+            CommandHandler("complaint", menu.complaint, filters=PRIVATE),
+            CommandHandler("complaints", menu.complaints_list, filters=PRIVATE),
+            CommandHandler("rights", menu.rights, filters=PRIVATE),
+            CommandHandler("conditions", menu.conditions, filters=PRIVATE),
+            CommandHandler("format", menu.format_request, filters=PRIVATE),
             MessageHandler(PRIVATE & menu.menu_button_filter(chat.catalogs), menu.menu_button),
-            MessageHandler(PRIVATE & (filters.PHOTO | filters.Document.ALL), files.sick_note),
+            MessageHandler(
+                PRIVATE & (filters.PHOTO | filters.Document.ALL), files.photo_or_document
+            ),
             # Fallbacks last: they catch whatever no feature above claimed.
             MessageHandler(PRIVATE & filters.COMMAND, fallback.unknown_command),
             MessageHandler(PRIVATE & filters.TEXT, fallback.text),

@@ -2,11 +2,10 @@
 
 from telegram import Update
 
-from bot.services.absence import MAX_DETAILS
 from handlers.telegram.context import CompanionContext, inbound
 
-# Longer than any answer a conversation step asks for; refused rather than stored.
-MAX_TEXT_LENGTH = MAX_DETAILS
+# Telegram's own limit for one message; each conversation step checks its own, shorter one.
+MAX_TEXT_LENGTH = 4096
 
 
 async def unknown_command(update: Update, context: CompanionContext) -> None:

@@ -1,4 +1,4 @@
-"""Photos and documents: taken as a sick note when he has an illness absence."""
+"""Photos and documents: evidence for a complaint being written, or a sick note."""
 
 from telegram import Update
 
@@ -6,7 +6,7 @@ from bot.services.sick_notes import IncomingFile
 from handlers.telegram.context import CompanionContext, inbound
 
 
-async def sick_note(update: Update, context: CompanionContext) -> None:
+async def photo_or_document(update: Update, context: CompanionContext) -> None:
     message = update.effective_message
     if message is None:
         return
@@ -20,4 +20,4 @@ async def sick_note(update: Update, context: CompanionContext) -> None:
         )
     else:
         return
-    await context.chat.sick_note(inbound(update), incoming)
+    await context.chat.file(inbound(update), incoming)

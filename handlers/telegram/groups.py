@@ -15,5 +15,10 @@ async def leave_non_private(update: Update, context: CompanionContext) -> None:
     if member is not None and member.new_chat_member.status in ("left", "kicked"):
         raise ApplicationHandlerStop  # we were removed: nothing to say
     user = update.effective_user
-    await context.chat.group_chat(update.update_id, chat.id, user.language_code if user else None)
+    await context.chat.group_chat(
+        update.update_id,
+        chat.id,
+        user.language_code if user else None,
+        added=member is not None,
+    )
     raise ApplicationHandlerStop

@@ -28,6 +28,31 @@ async def reminders(update: Update, context: CompanionContext) -> None:
     await context.chat.reminders(inbound(update))
 
 
+async def complaint(update: Update, context: CompanionContext) -> None:
+    """Raise a complaint or concern."""
+    await context.chat.complaint_start(inbound(update))
+
+
+async def complaints_list(update: Update, context: CompanionContext) -> None:
+    """His complaints and where each one is."""
+    await context.chat.complaints_list(inbound(update))
+
+
+async def rights(update: Update, context: CompanionContext) -> None:
+    """His rights, with buttons into each route."""
+    await context.chat.rights(inbound(update))
+
+
+async def conditions(update: Update, context: CompanionContext) -> None:
+    """What he agreed to."""
+    await context.chat.conditions(inbound(update))
+
+
+async def format_request(update: Update, context: CompanionContext) -> None:
+    """Ask for the information in another language or format."""
+    await context.chat.format_start(inbound(update))
+
+
 def menu_button_filter(catalogs: Catalogs) -> filters.MessageFilter:
     """Matches a main menu button's label in any language we speak."""
     labels = [label for message in MENU_ACTIONS for label in catalogs.all_translations(message)]
@@ -50,6 +75,8 @@ async def absence(update: Update, context: CompanionContext) -> None:
 
 _BY_ACTION = {
     "absence": absence,
+    "complaint": complaint,
+    "rights": rights,
     "progress": progress,
     "contacts": contacts,
     "help": help_command,

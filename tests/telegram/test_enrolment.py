@@ -15,7 +15,14 @@ async def test_good_code_links_the_phone_and_shows_the_menu(harness: Harness) ->
     assert welcome.text.startswith("Welcome, Sam.")
     assert welcome.params.get("protect_content") is True
     labels = [b["text"] for row in (welcome.reply_markup or {})["keyboard"] for b in row]
-    assert labels == ["I can't come", "My progress", "Contacts", "Help"]
+    assert labels == [
+        "I can't come",
+        "My progress",
+        "Contacts",
+        "My rights",
+        "Make a complaint",
+        "Help",
+    ]
 
 
 async def test_typed_code_with_hyphen_and_lower_case_works(harness: Harness) -> None:

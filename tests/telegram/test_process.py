@@ -43,6 +43,11 @@ async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path
                 "progress",
                 "contacts",
                 "reminders",
+                "rights",
+                "complaint",
+                "complaints",
+                "conditions",
+                "format",
                 "help",
             ]
         finally:

@@ -1,0 +1,26 @@
+"""Insert-once claims: the database's unique keys decide who does a thing, across processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Base
+
+
+async def insert_once(
+    session: AsyncSession, model: type[Base], unique: list[str], **values: Any
+) -> bool:
+    """Insert a row unless one with the same `unique` columns exists; True if this call did.
+
+    `INSERT ... ON CONFLICT DO NOTHING` on both SQLite and PostgreSQL, so two processes
+    racing for the same key never both win and neither fails.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

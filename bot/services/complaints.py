@@ -1,0 +1,557 @@
+"""A participant's complaints: raising one by buttons, tracking them, answering a reply.
+
+Raising: category → the person it is about (if any) → his words and files → check and send.
+The conversation lives in the database; buttons carry its token, so old ones go stale.
+Buttons on a complaint itself (`cmv:`) carry its id and are checked against his own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot import messages
+from bot.db.models import Attachment, CohortStaff, Complaint, ComplaintEntry, Participant, Staff
+from bot.domain import complaints as rules
+from bot.domain.attachments import MAX_BYTES, FileProblem, check_sick_note
+from bot.domain.complaints import About, Category, Status
+from bot.domain.errors import Conflict
+from bot.domain.roles import Role
+from bot.i18n import Translator
+from bot.services import conversations
+from bot.services.context import ServiceContext, audit
+from bot.services.notices import notify_staff, staff_translator
+from bot.services.sick_notes import IncomingFile
+from bot.services.turns import Turn
+
+KIND = "complaint"
+ESCALATE_KIND = "escalate"
+PREFIX = "cmp"  # the raising conversation's buttons
+VIEW_PREFIX = "cmv"  # buttons on one of his complaints
+
+
+def _data(token: str, action: str, value: str = "") -> str:
+    return f"{PREFIX}:{token}:{action}:{value}"
+
+
+def role_title(ctx: ServiceContext, role: Role) -> str:
+    """The profile's title for a role, e.g. "Senior Probation Officer"."""
+    return str(getattr(ctx.profile.roles, role.value))
+
+
+def handler_title(ctx: ServiceContext, complaint: Complaint, stage: int) -> str:
+    """The title of who answers at a stage, e.g. "Senior Probation Officer"."""
+    if stage == 2:
+        return role_title(ctx, rules.STAGE_2_ROUTING.queue)
+    om_id = complaint.participant.offender_manager_id
+    return role_title(ctx, rules.route(complaint.category, complaint.about_staff_id, om_id).queue)
+
+
+async def begin(
+    ctx: ServiceContext,
+    turn: Turn,
+    participant: Participant,
+    categories: tuple[Category, ...] = tuple(Category),
+) -> None:
+    """Ask what it is about (the rights page offers just the discrimination ones)."""
+    if await _open_count(turn.session, participant.id) >= rules.MAX_OPEN:
+        await conversations.end(turn)
+        turn.reply(
+            messages.complaint_too_many_open(turn.t, rules.MAX_OPEN, ctx.profile.area.telephone),
+            messages.main_menu(turn.t),
+        )
+        return
+    conversation = await conversations.start(turn, KIND, "category")
+    t, token = turn.t, conversation.token
+    rows = [[(t._(messages.CATEGORY_LABELS[c]), _data(token, "c", c.value))] for c in categories]
+    rows.append([(t._(messages.BUTTON_CANCEL), _data(token, "cancel"))])
+    turn.reply(messages.complaint_choose_category(t), messages.inline(rows))
+
+
+async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
+    """One of the raising conversation's buttons; False when it is stale."""
+    try:
+        _prefix, token, action, value = data.split(":", 3)
+    except ValueError:
+        return False
+    conversation = await conversations.current(turn, KIND, token)
+    if conversation is None:
+        return False
+    t = turn.t
+    if action == "cancel":
+        await conversations.end(turn)
+        turn.reply(messages.complaint_cancelled(t), messages.main_menu(t))
+    elif action == "c" and conversation.step == "category" and value in set(Category):
+        category = Category(value)
+        if category.may_name_staff:
+            conversations.advance(turn, conversation, "person", category=category.value)
+            await _ask_person(turn, participant, token)
+        else:
+            conversations.advance(
+                turn, conversation, "details", category=value, about=About.GROUP_MEMBERS.value
+            )
+            _ask_details(turn, token)
+    elif action == "p" and conversation.step == "person":
+        chosen = await _person(turn.session, participant, value)
+        if chosen is None:
+            return False
+        about, staff_id, label = chosen
+        conversations.advance(
+            turn,
+            conversation,
+            "details",
+            about=about.value,
+            about_staff_id=staff_id,
+            person=label if about is About.STAFF else None,
+        )
+        _ask_details(turn, token)
+    elif action == "done" and conversation.step == "details":
+        if not conversation.data.get("words"):
+            turn.reply(messages.complaint_details_needed(t), _done_cancel(t, token))
+        else:
+            conversations.advance(turn, conversation, "confirm")
+            _summarise(turn, conversation)
+    elif action == "send" and conversation.step == "confirm":
+        await _send(ctx, turn, participant, conversation.data)
+        await conversations.end(turn)
+    elif action == "change" and conversation.step == "confirm":
+        await begin(ctx, turn, participant)
+    else:
+        return False
+    return True
+
+
+async def details(ctx: ServiceContext, turn: Turn, participant: Participant, text: str) -> bool:
+    """His words, added to what he has written so far (several messages may make one)."""
+    conversation = await conversations.current(turn, KIND)
+    if conversation is None or conversation.step != "details":
+        return False
+    words = conversation.data.get("words") or ""
+    combined = f"{words}\n\n{text.strip()}" if words else text.strip()
+    token = conversation.token
+    if len(combined) > rules.MAX_DESCRIPTION:
+        left = max(0, rules.MAX_DESCRIPTION - len(words) - 2)
+        turn.reply(messages.complaint_details_too_long(turn.t, left), _done_cancel(turn.t, token))
+        return True
+    conversations.advance(turn, conversation, "details", words=combined)
+    turn.reply(
+        messages.complaint_details_added(turn.t, len(combined), rules.MAX_DESCRIPTION),
+        _done_cancel(turn.t, token),
+    )
+    return True
+
+
+async def add_file(turn: Turn, incoming: IncomingFile) -> bool:
+    """A photo or document while he is describing it: kept with the complaint when sent."""
+    conversation = await conversations.current(turn, KIND)
+    if conversation is None or conversation.step != "details":
+        return False
+    t, token = turn.t, conversation.token
+    problem = check_sick_note(incoming.mime_type, incoming.file_name, incoming.size)
+    if problem is FileProblem.WRONG_TYPE:
+        turn.reply(messages.sick_note_wrong_type(t), _done_cancel(t, token))
+    elif problem is FileProblem.TOO_BIG:
+        turn.reply(messages.sick_note_too_big(t, MAX_BYTES // 2**20), _done_cancel(t, token))
+    else:
+        files = [*conversation.data.get("files", []), _file_data(incoming)]
+        conversations.advance(turn, conversation, "details", files=files)
+        turn.reply(messages.complaint_file_added(t), _done_cancel(t, token))
+    return True
+
+
+async def show_list(turn: Turn, participant: Participant) -> None:
+    """`/complaints`: his complaints, newest first, each a button to its history."""
+    rows = list(
+        await turn.session.scalars(
+            select(Complaint)
+            .where(Complaint.participant_id == participant.id)
+            .order_by(Complaint.id.desc())
+            .limit(20)
+        )
+    )
+    t = turn.t
+    if not rows:
+        turn.reply(messages.complaints_none(t), messages.main_menu(t))
+        return
+    buttons = [
+        [(messages.complaint_button_label(t, c.reference, c.status), f"{VIEW_PREFIX}:{c.id}:show")]
+        for c in rows
+    ]
+    turn.reply(messages.complaints_list(t), messages.inline(buttons))
+
+
+async def press_view(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
+    """A button on one of his complaints: show it, "I'm satisfied", "I'm not satisfied"."""
+    try:
+        _prefix, complaint_id, action = data.split(":", 2)
+    except ValueError:
+        return False
+    complaint = await _own_complaint(turn.session, participant, complaint_id)
+    if complaint is None:
+        return False
+    t = turn.t
+    if action == "show":
+        turn.reply(_history(ctx, t, complaint), messages.main_menu(t))
+    elif action == "sat":
+        try:
+            complaint.status = rules.satisfied(complaint.status)
+        except Conflict:
+            return False
+        complaint.closed_at = turn.now
+        _entry(turn, complaint, "satisfied", None)
+        _audit(turn, participant, "complaint.satisfied", complaint)
+        turn.reply(messages.complaint_satisfied(t, complaint.reference), messages.main_menu(t))
+    elif action == "unsat":
+        chief = role_title(ctx, Role.CHIEF_OFFICER)
+        try:
+            rules.check_can_escalate(
+                complaint.stage,
+                complaint.status,
+                complaint.escalation_open_until,
+                _today(ctx, turn),
+            )
+        except Conflict:
+            if complaint.stage != 1:
+                return False
+            turn.reply(
+                messages.complaint_escalation_too_late(t, chief, ctx.profile.area.address),
+                messages.main_menu(t),
+            )
+            return True
+        conversation = await conversations.start(
+            turn, ESCALATE_KIND, "reason", {"complaint_id": complaint.id}
+        )
+        rows = [[(t._(messages.BUTTON_CANCEL), _data(conversation.token, "cancel"))]]
+        turn.reply(messages.complaint_ask_escalation_reason(t, chief), messages.inline(rows))
+    else:
+        return False
+    return True
+
+
+async def press_escalation(turn: Turn, data: str) -> bool:
+    """Cancel while he is writing why he is not satisfied."""
+    parts = data.split(":")
+    conversation = await conversations.current(
+        turn, ESCALATE_KIND, parts[1] if len(parts) > 2 else ""
+    )
+    if conversation is None or parts[2:3] != ["cancel"]:
+        return False
+    await conversations.end(turn)
+    turn.reply(messages.complaint_cancelled(turn.t), messages.main_menu(turn.t))
+    return True
+
+
+async def escalation_reason(
+    ctx: ServiceContext, turn: Turn, participant: Participant, text: str
+) -> bool:
+    """Why he is not satisfied: the complaint goes to stage 2, to the Chief Officer."""
+    conversation = await conversations.current(turn, ESCALATE_KIND)
+    if conversation is None:
+        return False
+    t = turn.t
+    if len(text) > rules.MAX_DESCRIPTION:
+        turn.reply(messages.complaint_details_too_long(t, rules.MAX_DESCRIPTION))
+        return True
+    complaint = await _own_complaint(
+        turn.session, participant, str(conversation.data["complaint_id"])
+    )
+    await conversations.end(turn)
+    chief = role_title(ctx, Role.CHIEF_OFFICER)
+    if complaint is None:
+        return False
+    try:
+        rules.check_can_escalate(
+            complaint.stage, complaint.status, complaint.escalation_open_until, _today(ctx, turn)
+        )
+    except Conflict:
+        turn.reply(
+            messages.complaint_escalation_too_late(t, chief, ctx.profile.area.address),
+            messages.main_menu(t),
+        )
+        return True
+    today = _today(ctx, turn)
+    due = rules.deadlines(today, 2, ctx.profile.working_calendar(), ctx.profile.complaint_rules)
+    complaint.stage, complaint.status = 2, Status.ESCALATED
+    complaint.queue, complaint.assignee_id = rules.STAGE_2_ROUTING.queue, None
+    complaint.acknowledge_due, complaint.reply_due = due.acknowledge_by, due.reply_by
+    complaint.acknowledged_at = complaint.answered_at = complaint.closed_at = None
+    complaint.escalation_open_until = None
+    _entry(turn, complaint, "escalation", text.strip())
+    _audit(turn, participant, "complaint.escalate", complaint)
+    await _notify_queue(ctx, turn.session, complaint)
+    turn.reply(
+        messages.complaint_escalated(t, complaint.reference, chief, due.reply_by),
+        messages.main_menu(t),
+    )
+    return True
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _done_cancel(t: Translator, token: str) -> dict[str, Any]:
+    return messages.inline(
+        [
+            [(t._(messages.BUTTON_DONE), _data(token, "done"))],
+            [(t._(messages.BUTTON_CANCEL), _data(token, "cancel"))],
+        ]
+    )
+
+
+def _ask_details(turn: Turn, token: str) -> None:
+    turn.reply(
+        messages.complaint_ask_details(turn.t, rules.MAX_DESCRIPTION),
+        messages.inline([[(turn.t._(messages.BUTTON_CANCEL), _data(token, "cancel"))]]),
+    )
+
+
+async def _staff_he_deals_with(session: AsyncSession, participant: Participant) -> list[Staff]:
+    """His Offender Manager, then the facilitators of his cohort."""
+    facilitators = await session.scalars(
+        select(Staff)
+        .join(CohortStaff, CohortStaff.staff_id == Staff.id)
+        .where(CohortStaff.cohort_id == participant.cohort_id, Staff.active.is_(True))
+        .order_by(Staff.name)
+    )
+    om = participant.offender_manager
+    return [om, *(s for s in facilitators if s.id != om.id)]
+
+
+async def _ask_person(turn: Turn, participant: Participant, token: str) -> None:
+    t = turn.t
+    om_id = participant.offender_manager_id
+    rows = [
+        [(messages.staff_button_label(t, s.name, s.id == om_id), _data(token, "p", str(s.id)))]
+        for s in await _staff_he_deals_with(turn.session, participant)
+    ]
+    rows += [
+        [(t._(messages.BUTTON_SOMEONE_ELSE), _data(token, "p", About.SOMEONE_ELSE.value))],
+        [(t._(messages.BUTTON_RATHER_NOT_SAY), _data(token, "p", About.NOT_SAID.value))],
+        [(t._(messages.BUTTON_CANCEL), _data(token, "cancel"))],
+    ]
+    turn.reply(messages.complaint_choose_person(t), messages.inline(rows))
+
+
+async def _person(
+    session: AsyncSession, participant: Participant, value: str
+) -> tuple[About, int | None, str] | None:
+    """What the person button means: a member of staff he deals with, or no name."""
+    if value in (About.SOMEONE_ELSE.value, About.NOT_SAID.value):
+        return About(value), None, ""
+    if not value.isdigit():
+        return None
+    for staff in await _staff_he_deals_with(session, participant):
+        if staff.id == int(value):
+            return About.STAFF, staff.id, staff.name
+    return None
+
+
+def _summarise(turn: Turn, conversation: Any) -> None:
+    t, data, token = turn.t, conversation.data, conversation.token
+    text = messages.complaint_summary(
+        t, Category(data["category"]), data.get("person"), data["words"], len(data.get("files", []))
+    )
+    rows = [
+        [(t._(messages.BUTTON_SEND), _data(token, "send"))],
+        [
+            (t._(messages.BUTTON_CHANGE), _data(token, "change")),
+            (t._(messages.BUTTON_CANCEL), _data(token, "cancel")),
+        ],
+    ]
+    turn.reply(text, messages.inline(rows))
+
+
+async def _send(
+    ctx: ServiceContext, turn: Turn, participant: Participant, data: dict[str, Any]
+) -> None:
+    t = turn.t
+    if await _open_count(turn.session, participant.id) >= rules.MAX_OPEN:
+        turn.reply(
+            messages.complaint_too_many_open(t, rules.MAX_OPEN, ctx.profile.area.telephone),
+            messages.main_menu(t),
+        )
+        return
+    category = Category(data["category"])
+    about_staff_id = data.get("about_staff_id")
+    routing = rules.route(category, about_staff_id, participant.offender_manager_id)
+    today = _today(ctx, turn)
+    due = rules.deadlines(today, 1, ctx.profile.working_calendar(), ctx.profile.complaint_rules)
+    complaint = Complaint(
+        reference=await _free_reference(turn.session),
+        participant_id=participant.id,
+        category=category,
+        about=About(data["about"]),
+        about_staff_id=about_staff_id,
+        stage=1,
+        status=Status.RECEIVED,
+        queue=routing.queue,
+        assignee_id=routing.assignee_id,
+        received_at=turn.now,
+        acknowledge_due=due.acknowledge_by,
+        reply_due=due.reply_by,
+    )
+    complaint.participant = participant
+    turn.session.add(complaint)
+    await turn.session.flush()
+    _entry(turn, complaint, "description", data["words"])
+    for file in data.get("files", []):
+        turn.session.add(
+            Attachment(
+                complaint_id=complaint.id,
+                telegram_file_id=file["file_id"],
+                file_name=file["file_name"],
+                mime_type=file["mime_type"],
+                size=file["size"],
+                received_at=turn.now,
+            )
+        )
+    _audit(
+        turn,
+        participant,
+        "complaint.raise",
+        complaint,
+        category=category.value,
+        queue=routing.queue.value,
+        files=len(data.get("files", [])),
+    )
+    await _notify_queue(ctx, turn.session, complaint)
+    handler = handler_title(ctx, complaint, 1)
+    turn.reply(
+        messages.complaint_received(t, complaint.reference, due.reply_by, handler),
+        messages.main_menu(t),
+    )
+
+
+async def _notify_queue(ctx: ServiceContext, session: AsyncSession, complaint: Complaint) -> None:
+    """A Telegram notice to everyone who may see it in their queue, never the person named."""
+    query = select(Staff).where(Staff.active.is_(True), Staff.telegram_chat_id.is_not(None))
+    if complaint.assignee_id is not None:
+        query = query.where(Staff.id == complaint.assignee_id)
+    else:
+        query = query.where(Staff.role == complaint.queue)
+    facts = visibility(complaint)
+    t = staff_translator(ctx)
+    for staff in await session.scalars(query):
+        if rules.can_see(staff.id, staff.role, facts):
+            notify_staff(
+                session,
+                ctx.now(),
+                staff,
+                messages.staff_new_complaint(t, complaint.reference, complaint.stage),
+            )
+
+
+def visibility(complaint: Complaint) -> rules.Visibility:
+    return rules.Visibility(
+        stage=complaint.stage,
+        queue=complaint.queue,
+        assignee_id=complaint.assignee_id,
+        about_staff_id=complaint.about_staff_id,
+        category=complaint.category,
+    )
+
+
+def _history(ctx: ServiceContext, t: Translator, complaint: Complaint) -> str:
+    zone = ctx.profile.zone
+    awaiting = complaint.status.awaiting_reply
+    lines = [
+        messages.complaint_history_header(
+            t,
+            complaint.reference,
+            complaint.category,
+            complaint.stage,
+            complaint.status,
+            complaint.reply_due if awaiting else None,
+        )
+    ]
+    for entry in complaint.entries:
+        day = entry.at.astimezone(zone).date()
+        if entry.kind == "description":
+            lines.append(messages.history_you_wrote(t, day, entry.text or ""))
+        elif entry.kind == "reply":
+            handler = handler_title(ctx, complaint, entry.stage)
+            lines.append(messages.history_reply(t, day, handler, entry.text or ""))
+        elif entry.kind == "acknowledged":
+            lines.append(messages.history_acknowledged(t, day))
+        elif entry.kind == "escalation":
+            lines.append(messages.history_escalated(t, day, entry.text or ""))
+        elif entry.kind in ("satisfied", "closed"):
+            lines.append(messages.history_closed(t, day))
+    text = "\n\n".join(lines)
+    # One Telegram message holds 4,096 characters; the newest part matters most.
+    return text if len(text) <= 4000 else "…" + text[-3999:]
+
+
+async def _own_complaint(
+    session: AsyncSession, participant: Participant, complaint_id: str
+) -> Complaint | None:
+    if not complaint_id.isdigit():
+        return None
+    complaint: Complaint | None = await session.scalar(
+        select(Complaint)
+        .where(Complaint.id == int(complaint_id), Complaint.participant_id == participant.id)
+        .options(selectinload(Complaint.entries), selectinload(Complaint.participant))
+    )
+    return complaint
+
+
+async def _open_count(session: AsyncSession, participant_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.participant_id == participant_id, Complaint.status != Status.CLOSED)
+    )
+    return int(count or 0)
+
+
+async def _free_reference(session: AsyncSession) -> str:
+    for _ in range(10):
+        reference = rules.new_reference()
+        taken = await session.scalar(select(Complaint.id).where(Complaint.reference == reference))
+        if taken is None:
+            return reference
+    raise Conflict("Could not find a free complaint reference; try again.")
+
+
+def _file_data(incoming: IncomingFile) -> dict[str, Any]:
+    mime_type = incoming.mime_type or "image/jpeg"
+    extension = ".pdf" if mime_type == "application/pdf" else ".jpg"
+    return {
+        "file_id": incoming.file_id,
+        "file_name": incoming.file_name or f"complaint-file{extension}",
+        "mime_type": mime_type,
+        "size": incoming.size,
+    }
+
+
+def _entry(turn: Turn, complaint: Complaint, kind: str, text: str | None) -> None:
+    turn.session.add(
+        ComplaintEntry(
+            complaint_id=complaint.id,
+            kind=kind,
+            stage=complaint.stage,
+            author="participant",
+            text=text,
+            at=turn.now,
+        )
+    )
+
+
+def _audit(
+    turn: Turn, participant: Participant, action: str, complaint: Complaint, /, **details: Any
+) -> None:
+    audit(
+        turn.session,
+        f"participant:{participant.id}",
+        action,
+        f"complaint:{complaint.id}",
+        **details,
+    )
+
+
+def _today(ctx: ServiceContext, turn: Turn) -> date:
+    return turn.now.astimezone(ctx.profile.zone).date()
