@@ -673,8 +673,23 @@ def complaints_none(t: Translator) -> str:
     return t._("You have not made any complaints. To make one, send /complaint.")
 
 
-def complaints_list(t: Translator) -> str:
-    return t._("Your complaints. Tap one to see what has happened.")
+def complaints_list(t: Translator, lines: list[str]) -> str:
+    return "\n\n".join([t._("Your complaints"), *lines, t._("Tap one to see what has happened.")])
+
+
+def complaint_list_line(
+    t: Translator, reference: str, stage: int, status: ComplaintStatus, reply_by: date | None
+) -> str:
+    if reply_by is None:
+        return t._("{reference}: stage {stage}. {status}.").format(
+            reference=isolate(reference), stage=stage, status=t._(COMPLAINT_STATUS_LABELS[status])
+        )
+    return t._("{reference}: stage {stage}. {status}. Answer due by {date}.").format(
+        reference=isolate(reference),
+        stage=stage,
+        status=t._(COMPLAINT_STATUS_LABELS[status]),
+        date=t.date(reply_by),
+    )
 
 
 def complaint_button_label(t: Translator, reference: str, status: ComplaintStatus) -> str:

@@ -177,11 +177,17 @@ async def show_list(turn: Turn, participant: Participant) -> None:
     if not rows:
         turn.reply(messages.complaints_none(t), messages.main_menu(t))
         return
+    lines = [
+        messages.complaint_list_line(
+            t, c.reference, c.stage, c.status, c.reply_due if c.status.awaiting_reply else None
+        )
+        for c in rows
+    ]
     buttons = [
         [(messages.complaint_button_label(t, c.reference, c.status), f"{VIEW_PREFIX}:{c.id}:show")]
         for c in rows
     ]
-    turn.reply(messages.complaints_list(t), messages.inline(buttons))
+    turn.reply(messages.complaints_list(t, lines), messages.inline(buttons))
 
 
 async def press_view(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -207,6 +208,10 @@ async def test_satisfied_closes_it_and_the_history_shows_everything(harness: Har
     closed = await harness.tap(user, answer, "I'm satisfied")
     assert closed.text == f"Thank you. Complaint \u2068{reference}\u2069 is now closed."
     [listed] = await harness.say(user, "/complaints")
+    assert listed.text == (
+        f"Your complaints\n\n\u2068{reference}\u2069: stage 1. Closed.\n\n"
+        "Tap one to see what has happened."
+    )
     assert button_labels(listed) == [f"\u2068{reference}\u2069: Closed"]
     history = await harness.tap(user, listed, f"\u2068{reference}\u2069: Closed")
     text = history.text or ""
@@ -348,3 +353,36 @@ async def test_a_format_request_is_recorded_and_he_is_told_when_done(harness: Ha
         "Message: A translated copy is at the office."
     )
     assert await format_requests.list_requests(services) == []
+
+
+async def test_his_list_shows_stage_status_and_due_date(harness: Harness) -> None:
+    user = harness.sandbox.user(9012, "Sam")
+    await harness.enrol(user)
+    reference, _sent = await _raise(harness, user, "Something else", "I'd rather not say")
+    [listed] = await harness.say(user, "/complaints")
+    assert (
+        f"\u2068{reference}\u2069: stage 1. Received. Answer due by Thursday, 31 December 2026."
+        in (listed.text or "")
+    )
+
+
+async def test_overdue_complaints_are_flagged_to_staff_once_a_day(harness: Harness) -> None:
+    phones = await _staff(harness)
+    user = harness.sandbox.user(9013, "Sam")
+    await harness.enrol(user)
+    reference, _sent = await _raise(harness, user, "I was treated unfairly", "Someone else")
+    services = harness.core.services
+    # Not acknowledged within 5 working days: overdue from Wednesday 2 December.
+    harness.clock.now = datetime(2026, 12, 2, 8, 59, tzinfo=UTC)
+    assert await complaint_review.queue_overdue_notices(services) == 0  # before 09:00
+    harness.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    spo_before = len(phones[SPO].messages())
+    assert await complaint_review.queue_overdue_notices(services) == 1
+    [notice] = await harness.replies(phones[SPO], spo_before)
+    assert notice.text == "You have 1 complaint past its deadline. Please look at your queue."
+    assert await complaint_review.queue_overdue_notices(services) == 0  # once a day
+    [listed] = await complaint_review.list_complaints(services, SPO, overdue_only=True)
+    assert listed.reference == reference
+    await complaint_review.reply(services, SPO, reference, "Answered.")
+    harness.clock.now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    assert await complaint_review.queue_overdue_notices(services) == 0
