@@ -49,6 +49,12 @@ def _all_messages() -> dict[str, str]:
         "decision_unacceptable": messages.decision_unacceptable(t, at),
         "restart_notice": messages.restart_notice(t, 5, 4, OM),
         "reminders_choose": messages.reminders_choose(t, "both", 2),
+        "complaint_acknowledged": messages.complaint_acknowledged(t, "C-7K3QX", at.date()),
+        "complaint_reply": messages.complaint_reply(t, "C-7K3QX", "Chief Officer", "Sorry."),
+        "format_done": messages.format_done(t, "F-7K3QX", "It is ready."),
+        "rights": messages.rights(t, "Senior Probation Officer", "Chief Officer", "1", "x"),
+        "conditions": messages.conditions(t),
+        "complaint_received": messages.complaint_received(t, "C-7K3QX", at.date(), "SPO"),
         "absence_already_reported": messages.absence_already_reported(
             t, at, Reason.ILL, AbsenceStatus.UNACCEPTABLE
         ),
