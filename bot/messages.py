@@ -804,10 +804,6 @@ def complaint_escalation_too_late(t: Translator, chief_officer: str, address: st
     ).format(chief=chief_officer, address=address)
 
 
-def complaint_cancelled(t: Translator) -> str:
-    return t._("OK. Nothing has been sent.")
-
-
 # --- Rights, conditions, another format ------------------------------------------------------
 
 BUTTON_RIGHTS_DISCRIMINATION = N_("Tell us about discrimination")

@@ -32,11 +32,13 @@ KIND = "absence"
 PREFIX = "abs"
 # The token of a reminder's "I can't attend" button, which starts a new conversation.
 NEW = "new"
-MAX_DETAILS = 1000
 
 
 def _data(token: str, action: str, value: str = "") -> str:
-    return f"{PREFIX}:{token}:{action}:{value}"
+    return conversations.button(PREFIX, token, action, value)
+
+
+MAX_DETAILS = 1000
 
 
 async def begin(ctx: ServiceContext, turn: Turn, participant: Participant) -> None:
@@ -72,15 +74,24 @@ async def begin(ctx: ServiceContext, turn: Turn, participant: Participant) -> No
 
 def cant_attend_button(t: Translator, session_id: int) -> dict[str, Any]:
     """The "I can't attend" button under a reminder: opens a report for that session."""
-    return messages.inline([[(t._(messages.BUTTON_CANT_ATTEND), _data(NEW, "s", str(session_id)))]])
+    return messages.inline(
+        [
+            [
+                (
+                    t._(messages.BUTTON_CANT_ATTEND),
+                    _data(NEW, "s", str(session_id)),
+                )
+            ]
+        ]
+    )
 
 
 async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
     """Handle one of the conversation's buttons; False when the button is stale."""
-    try:
-        _prefix, token, action, value = data.split(":", 3)
-    except ValueError:
+    parsed = conversations.parse_button(data)
+    if parsed is None:
         return False
+    token, action, value = parsed
     if token == NEW:
         # A reminder's button: a new conversation that starts with its session chosen.
         return action == "s" and await _choose_session(ctx, turn, participant, None, value)
@@ -89,8 +100,7 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         return False
     t = turn.t
     if action == "cancel":
-        await conversations.end(turn)
-        turn.reply(messages.absence_cancelled(t), messages.main_menu(t))
+        await conversations.cancel(turn)
     elif action == "s" and conversation.step == "session":
         return await _choose_session(ctx, turn, participant, conversation, value)
     elif action == "r" and conversation.step == "reason" and value in set(Reason):

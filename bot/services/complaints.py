@@ -35,7 +35,7 @@ VIEW_PREFIX = "cmv"  # buttons on one of his complaints
 
 
 def _data(token: str, action: str, value: str = "") -> str:
-    return f"{PREFIX}:{token}:{action}:{value}"
+    return conversations.button(PREFIX, token, action, value)
 
 
 def role_title(ctx: ServiceContext, role: Role) -> str:
@@ -74,17 +74,16 @@ async def begin(
 
 async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
     """One of the raising conversation's buttons; False when it is stale."""
-    try:
-        _prefix, token, action, value = data.split(":", 3)
-    except ValueError:
+    parsed = conversations.parse_button(data)
+    if parsed is None:
         return False
+    token, action, value = parsed
     conversation = await conversations.current(turn, KIND, token)
     if conversation is None:
         return False
     t = turn.t
     if action == "cancel":
-        await conversations.end(turn)
-        turn.reply(messages.complaint_cancelled(t), messages.main_menu(t))
+        await conversations.cancel(turn)
     elif action == "c" and conversation.step == "category" and value in set(Category):
         category = Category(value)
         if category.may_name_staff:
@@ -240,14 +239,12 @@ async def press_view(ctx: ServiceContext, turn: Turn, participant: Participant, 
 
 async def press_escalation(turn: Turn, data: str) -> bool:
     """Cancel while he is writing why he is not satisfied."""
-    parts = data.split(":")
-    conversation = await conversations.current(
-        turn, ESCALATE_KIND, parts[1] if len(parts) > 2 else ""
-    )
-    if conversation is None or parts[2:3] != ["cancel"]:
+    parsed = conversations.parse_button(data)
+    if parsed is None or parsed[1] != "cancel":
         return False
-    await conversations.end(turn)
-    turn.reply(messages.complaint_cancelled(turn.t), messages.main_menu(turn.t))
+    if await conversations.current(turn, ESCALATE_KIND, parsed[0]) is None:
+        return False
+    await conversations.cancel(turn)
     return True
 
 

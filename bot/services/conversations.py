@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from bot import messages
 from bot.db.models import Conversation
 from bot.services.turns import Turn
 
@@ -31,6 +32,25 @@ async def current(turn: Turn, kind: str, token: str | None = None) -> Conversati
     if token is not None and conversation.token != token:
         return None
     return conversation
+
+
+def button(prefix: str, token: str, action: str, value: str = "") -> str:
+    """Callback data for a conversation's button: `prefix:token:action:value`."""
+    return f"{prefix}:{token}:{action}:{value}"
+
+
+def parse_button(data: str) -> tuple[str, str, str] | None:
+    """(token, action, value) from a conversation button's data, or None if malformed."""
+    parts = data.split(":", 3)
+    if len(parts) != 4:
+        return None
+    return parts[1], parts[2], parts[3]
+
+
+async def cancel(turn: Turn) -> None:
+    """End the conversation and say that nothing was sent."""
+    await end(turn)
+    turn.reply(messages.absence_cancelled(turn.t), messages.main_menu(turn.t))
 
 
 async def kind_waiting_for_text(turn: Turn) -> str | None:

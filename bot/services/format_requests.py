@@ -50,29 +50,28 @@ async def begin(turn: Turn) -> None:
     conversation = await conversations.start(turn, KIND, "format")
     t, token = turn.t, conversation.token
     rows = [
-        [(t._(label), f"{PREFIX}:{token}:f:{name}")]
+        [(t._(label), conversations.button(PREFIX, token, "f", name))]
         for name, label in messages.FORMAT_LABELS.items()
     ]
-    rows.append([(t._(messages.BUTTON_CANCEL), f"{PREFIX}:{token}:cancel:")])
+    rows.append([(t._(messages.BUTTON_CANCEL), conversations.button(PREFIX, token, "cancel"))])
     turn.reply(messages.format_choose(t), messages.inline(rows))
 
 
 async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data: str) -> bool:
-    try:
-        _prefix, token, action, value = data.split(":", 3)
-    except ValueError:
+    parsed = conversations.parse_button(data)
+    if parsed is None:
         return False
+    token, action, value = parsed
     conversation = await conversations.current(turn, KIND, token)
     if conversation is None:
         return False
     t = turn.t
     if action == "cancel":
-        await conversations.end(turn)
-        turn.reply(messages.complaint_cancelled(t), messages.main_menu(t))
+        await conversations.cancel(turn)
     elif action == "f" and conversation.step == "format" and value in messages.FORMAT_LABELS:
         if value == "language":
             conversations.advance(turn, conversation, "language")
-            rows = [[(t._(messages.BUTTON_CANCEL), f"{PREFIX}:{token}:cancel:")]]
+            rows = [[(t._(messages.BUTTON_CANCEL), conversations.button(PREFIX, token, "cancel"))]]
             turn.reply(messages.format_ask_language(t), messages.inline(rows))
         else:
             await conversations.end(turn)
