@@ -29,7 +29,8 @@ from bot.services.notices import (
     tell_participant,
 )
 
-MAX_REPLY = 4000
+# Leaves room in one Telegram message (4,096) for the words around the answer.
+MAX_REPLY = 3900
 # The overdue notice goes out once a day, from this local hour.
 OVERDUE_NOTICE_HOUR = 9
 
@@ -145,13 +146,16 @@ async def reply(
         text = messages.complaint_reply(
             t, complaint.reference, handler_title(ctx, complaint, complaint.stage), message
         )
+        if close:
+            text += "\n\n" + messages.complaint_closed_by_reply(t)
+        # What he can do next goes in a second message, so the answer itself always fits.
         markup = None
         if complaint.stage == 1:
             until = rules.escalation_open_until(
                 today, ctx.profile.working_calendar(), ctx.profile.complaint_rules
             )
             complaint.escalation_open_until = until
-            text += "\n\n" + messages.complaint_reply_choices(
+            follow_up = messages.complaint_reply_choices(
                 t, role_title(ctx, Role.CHIEF_OFFICER), until
             )
             buttons = [(t._(messages.BUTTON_NOT_SATISFIED), f"{VIEW_PREFIX}:{complaint.id}:unsat")]
@@ -162,16 +166,15 @@ async def reply(
             markup = messages.inline([[b] for b in buttons])
         else:
             complaints = ctx.profile.complaints
-            text += "\n\n" + messages.ombudsman(
+            follow_up = messages.ombudsman(
                 t,
                 complaints.ombudsman_months,
                 complaints.ombudsman_address,
                 complaints.ombudsman_telephone,
                 complaints.ombudsman_web,
             )
-        if close:
-            text += "\n\n" + messages.complaint_closed_by_reply(t)
-        told = await tell_participant(ctx, session, participant, text, markup)
+        told = await tell_participant(ctx, session, participant, text)
+        await tell_participant(ctx, session, participant, follow_up, markup)
         audit(
             session,
             f"staff:{viewer.id}",

@@ -154,11 +154,12 @@ async def test_not_satisfied_goes_to_stage_two_then_the_ombudsman(harness: Harne
     assert (ack.text or "").startswith(f"Update about \u2068{reference}\u2069.\n\n")
     before = len(user.messages())
     await complaint_review.reply(services, SPO, reference, "We looked into it. Sorry.")
-    [answer] = await harness.replies(user, before)
-    assert (answer.text or "").startswith(
+    words, answer = await harness.replies(user, before, 2)
+    assert words.text == (
         f"Update about \u2068{reference}\u2069.\n\nThe Senior Probation Officer has answered:\n"
         "We looked into it. Sorry."
     )
+    assert (answer.text or "").startswith("Are you happy with this answer?")
     assert button_labels(answer) == ["I'm satisfied", "I'm not satisfied"]
     ask = await harness.tap(user, answer, "I'm not satisfied")
     assert "It will go to the Chief Officer." in (ask.text or "")
@@ -174,12 +175,14 @@ async def test_not_satisfied_goes_to_stage_two_then_the_ombudsman(harness: Harne
     assert stage2.entries[-1].text == "Nothing has changed."
     before = len(user.messages())
     await complaint_review.reply(services, CHIEF, reference, "I have reviewed it.", close=True)
-    [final] = await harness.replies(user, before)
-    text = final.text or ""
-    assert "The Chief Officer has answered:\nI have reviewed it." in text
+    final, ombudsman = await harness.replies(user, before, 2)
+    assert (final.text or "").endswith(
+        "The Chief Officer has answered:\nI have reviewed it.\n\nThis complaint is now closed."
+    )
+    text = ombudsman.text or ""
     assert "Prisons and Probation Ombudsman" in text and "within 3 months" in text
     assert "Phone: 020 7633 4100" in text
-    assert button_labels(final) == []
+    assert button_labels(final) == button_labels(ombudsman) == []
     # The old "not satisfied" button cannot send it to stage 2 twice.
     update_id = user.press(answer.message_id, button_data(answer, "I'm not satisfied"))
     await harness.sandbox.wait_until_idle()
@@ -204,7 +207,7 @@ async def test_satisfied_closes_it_and_the_history_shows_everything(harness: Har
     reference, _sent = await _raise(harness, user, "Something else", "I'd rather not say")
     before = len(user.messages())
     await complaint_review.reply(harness.core.services, SPO, reference, "Thanks, fixed.")
-    [answer] = await harness.replies(user, before)
+    _words, answer = await harness.replies(user, before, 2)
     closed = await harness.tap(user, answer, "I'm satisfied")
     assert closed.text == f"Thank you. Complaint \u2068{reference}\u2069 is now closed."
     [listed] = await harness.say(user, "/complaints")
