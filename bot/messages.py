@@ -545,27 +545,6 @@ def staff_chat_only(t: Translator) -> str:
     return t._("This chat only sends you notices. Please use the dashboard to answer.")
 
 
-def staff_new_absence(t: Translator, reference: str, number: int, session: datetime) -> str:
-    return t._(
-        "New absence report from {reference} for session {number} on {session}. "
-        "It is in your queue."
-    ).format(reference=reference, number=number, session=session_label(t, session))
-
-
-def staff_sick_note(t: Translator, reference: str, number: int, session: datetime) -> str:
-    return t._(
-        "Sick note received from {reference} for session {number} on {session}. "
-        "It is in your queue."
-    ).format(reference=reference, number=number, session=session_label(t, session))
-
-
-def staff_restart(t: Translator, reference: str, missed: int, max_catch_ups: int) -> str:
-    return t._(
-        "{reference} has now missed {missed} sessions; only {max} can be caught up. "
-        "Please speak to him about starting the programme again."
-    ).format(reference=reference, missed=missed, max=max_catch_ups)
-
-
 # --- Complaints and concerns ----------------------------------------------------------------
 
 CATEGORY_LABELS = {
@@ -883,10 +862,8 @@ def format_done(t: Translator, reference: str, words: str | None) -> str:
     return text
 
 
-def staff_new_complaint(t: Translator, reference: str, stage: int) -> str:
-    return t._("New complaint {reference} (stage {stage}) in your queue.").format(
-        reference=reference, stage=stage
-    )
+def staff_new_item(t: Translator) -> str:
+    return t._("New item in your queue.")
 
 
 def staff_overdue(t: Translator, count: int) -> str:
@@ -895,9 +872,3 @@ def staff_overdue(t: Translator, count: int) -> str:
         "You have {n} complaints past their deadline. Please look at your queue.",
         count,
     ).format(n=count)
-
-
-def staff_new_format_request(t: Translator, reference: str) -> str:
-    return t._("New request {reference} for another language or format.").format(
-        reference=reference
-    )

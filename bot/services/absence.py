@@ -25,7 +25,7 @@ from bot.domain.absence import self_certificate_due as sick_note_due
 from bot.i18n import Translator
 from bot.services import conversations
 from bot.services.context import ServiceContext, audit
-from bot.services.notices import notify_staff, staff_translator
+from bot.services.notices import notify_staff
 from bot.services.turns import Turn, om_contact
 
 KIND = "absence"
@@ -239,15 +239,7 @@ async def _send(
         f"absence:{report.id}",
         reason=reason.value,
     )
-    local_start = session.starts_at.astimezone(zone)
-    notify_staff(
-        turn.session,
-        turn.now,
-        participant.offender_manager,
-        messages.staff_new_absence(
-            staff_translator(ctx), participant.reference, session.number, local_start
-        ),
-    )
+    notify_staff(ctx, turn.session, participant.offender_manager)
     turn.reply(messages.absence_sent(t, om_contact(participant)), messages.main_menu(t))
     if due is not None:
         turn.reply(messages.absence_sick_note(t, due))

@@ -218,7 +218,7 @@ async def queue_overdue_notices(ctx: ServiceContext) -> int:
             )
             # Admins see everything; the notice is for those who answer.
             if count and member.role is not Role.ADMIN:
-                notify_staff(session, now, member, messages.staff_overdue(t, count))
+                notify_staff(ctx, session, member, messages.staff_overdue(t, count))
                 told += 1
         await session.commit()
     if told:

@@ -24,7 +24,7 @@ from bot.domain.roles import Role
 from bot.i18n import Translator
 from bot.services import conversations
 from bot.services.context import ServiceContext, audit
-from bot.services.notices import notify_staff, staff_translator
+from bot.services.notices import notify_staff
 from bot.services.sick_notes import IncomingFile
 from bot.services.turns import Turn
 
@@ -437,15 +437,9 @@ async def _notify_queue(ctx: ServiceContext, session: AsyncSession, complaint: C
     else:
         query = query.where(Staff.role == complaint.queue)
     facts = visibility(complaint)
-    t = staff_translator(ctx)
     for staff in await session.scalars(query):
         if rules.can_see(staff.id, staff.role, facts):
-            notify_staff(
-                session,
-                ctx.now(),
-                staff,
-                messages.staff_new_complaint(t, complaint.reference, complaint.stage),
-            )
+            notify_staff(ctx, session, staff)
 
 
 def visibility(complaint: Complaint) -> rules.Visibility:

@@ -22,7 +22,6 @@ from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     notify_staff,
     participant_translator,
-    staff_translator,
     tell_participant,
 )
 from bot.services.turns import Turn
@@ -122,12 +121,7 @@ async def _record(
         select(Staff).where(Staff.role == Role.CONTRACTS_OFFICER, Staff.active.is_(True))
     )
     for officer in officers:
-        notify_staff(
-            turn.session,
-            turn.now,
-            officer,
-            messages.staff_new_format_request(staff_translator(ctx), reference),
-        )
+        notify_staff(ctx, turn.session, officer)
     turn.reply(messages.format_received(turn.t, reference), messages.main_menu(turn.t))
 
 

@@ -5,7 +5,6 @@ Every one is written to the outbox in the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -59,10 +58,17 @@ def staff_translator(ctx: ServiceContext) -> Translator:
     return ctx.catalogs.translator()
 
 
-def notify_staff(session: AsyncSession, now: datetime, staff: Staff, text: str) -> None:
-    """A notice to a member of staff's Telegram, when they have linked one."""
+def notify_staff(
+    ctx: ServiceContext, session: AsyncSession, staff: Staff, text: str | None = None
+) -> None:
+    """A notice to a member of staff's Telegram, when they have linked one.
+
+    By default the neutral "New item in your queue": a phone can be lost or seen by others,
+    so the content stays in the queue.
+    """
     if staff.active and staff.telegram_chat_id is not None:
-        queue_message(session, now, staff.telegram_chat_id, text)
+        notice = text or messages.staff_new_item(staff_translator(ctx))
+        queue_message(session, ctx.now(), staff.telegram_chat_id, notice)
 
 
 async def flag_restart_if_needed(
@@ -88,17 +94,7 @@ async def flag_restart_if_needed(
             t, summary.sessions_missed, summary.max_catch_ups, om_contact(participant)
         ),
     )
-    notify_staff(
-        session,
-        now,
-        om,
-        messages.staff_restart(
-            staff_translator(ctx),
-            participant.reference,
-            summary.sessions_missed,
-            summary.max_catch_ups,
-        ),
-    )
+    notify_staff(ctx, session, om)
     audit(
         session,
         "system",

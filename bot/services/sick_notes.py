@@ -16,7 +16,7 @@ from bot.db.models import AbsenceReport, Attachment, Participant
 from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attachments import MAX_BYTES, FileProblem, check_sick_note
 from bot.services.context import ServiceContext, audit
-from bot.services.notices import notify_staff, staff_translator
+from bot.services.notices import notify_staff
 from bot.services.turns import Turn
 
 PHOTO_TYPE = "image/jpeg"  # Telegram re-encodes every photo as JPEG
@@ -67,14 +67,7 @@ async def receive(
         size=incoming.size,
     )
     starts_at = report.session.starts_at.astimezone(ctx.profile.zone)
-    notify_staff(
-        turn.session,
-        turn.now,
-        participant.offender_manager,
-        messages.staff_sick_note(
-            staff_translator(ctx), participant.reference, report.session.number, starts_at
-        ),
-    )
+    notify_staff(ctx, turn.session, participant.offender_manager)
     turn.reply(messages.sick_note_received(t, starts_at), messages.main_menu(t))
 
 
