@@ -61,7 +61,8 @@ class AttachmentFetcher:
                     .where(
                         Attachment.fetched_at.is_(None), Attachment.fetch_attempts < MAX_ATTEMPTS
                     )
-                    .order_by(Attachment.id)
+                    # Files that keep failing wait behind new ones.
+                    .order_by(Attachment.fetch_attempts, Attachment.id)
                     .limit(20)
                 )
             ).all()

@@ -377,18 +377,19 @@ def sick_note_not_needed(t: Translator) -> str:
     )
 
 
-def sick_note_wrong_type(t: Translator) -> str:
-    return t._(
-        "Sorry, I cannot take this kind of file. Please send a photo of your sick note, "
-        "or a PDF file."
-    )
+def file_wrong_type(t: Translator) -> str:
+    return t._("Sorry, I cannot take this kind of file. Please send a photo, or a PDF file.")
 
 
-def sick_note_too_big(t: Translator, megabytes: int) -> str:
+def file_too_big(t: Translator, megabytes: int) -> str:
     return t._(
         "Sorry, this file is too big. It must be smaller than {size} MB. "
-        "Please send a photo of your sick note instead."
+        "Please send a photo instead."
     ).format(size=megabytes)
+
+
+def file_not_now(t: Translator) -> str:
+    return t._("Please finish the steps above first, or tap Cancel. I have not kept this file.")
 
 
 def sick_note_reminder_early(t: Translator, due: date, session: datetime) -> str:
@@ -462,6 +463,19 @@ def restart_notice(t: Translator, missed: int, max_catch_ups: int, om: StaffCont
 
 
 # --- Session reminders ----------------------------------------------------------------------
+
+
+def catch_up_first(t: Translator, om: StaffContact) -> str:
+    """For a man who may not join the group yet (a catch-up to do, or past the allowance)."""
+    if om.phone:
+        return t._(
+            "You may not be able to join this session yet, because of the sessions you "
+            "missed. Please call your Offender Manager before you come: {phone}"
+        ).format(phone=om.phone)
+    return t._(
+        "You may not be able to join this session yet, because of the sessions you missed. "
+        "Please contact your Offender Manager before you come."
+    )
 
 
 def session_reminder(
@@ -744,16 +758,25 @@ def complaint_closed_by_reply(t: Translator) -> str:
     return t._("This complaint is now closed.")
 
 
-def ombudsman(t: Translator, months: int, address: str, phone: str, web: str) -> str:
-    return t.ngettext(
-        "If you are still not happy, you can ask the Prisons and Probation Ombudsman to look "
-        "at it. You must do this within {months} month of this answer.\n"
-        "Write to: {address}\nPhone: {phone}\nWebsite: {web}",
-        "If you are still not happy, you can ask the Prisons and Probation Ombudsman to look "
-        "at it. You must do this within {months} months of this answer.\n"
-        "Write to: {address}\nPhone: {phone}\nWebsite: {web}",
-        months,
-    ).format(months=months, address=address, phone=phone, web=web)
+def ombudsman(
+    t: Translator, reference: str, months: int, address: str, phone: str, web: str
+) -> str:
+    # Its own message, so its first line is what a lock screen shows: neutral.
+    return "\n\n".join(
+        [
+            t._("What you can do next about {reference}.").format(reference=isolate(reference)),
+            t.ngettext(
+                "If you are still not happy, you can ask the Prisons and Probation Ombudsman "
+                "to look at it. You must do this within {months} month of this answer.",
+                "If you are still not happy, you can ask the Prisons and Probation Ombudsman "
+                "to look at it. You must do this within {months} months of this answer.",
+                months,
+            ).format(months=months),
+            t._("Write to: {address}\nPhone: {phone}\nWebsite: {web}").format(
+                address=address, phone=phone, web=web
+            ),
+        ]
+    )
 
 
 def complaint_satisfied(t: Translator, reference: str) -> str:
@@ -767,6 +790,14 @@ def complaint_ask_escalation_reason(t: Translator, chief_officer: str) -> str:
         "Please tell us why you are not happy with the answer. Write it below. "
         "It will go to the {chief}."
     ).format(chief=chief_officer)
+
+
+def complaint_escalation_check(
+    t: Translator, reference: str, chief_officer: str, words: str
+) -> str:
+    return t._(
+        "Please check. Complaint {reference} will go to the {chief} with your words: {words}"
+    ).format(reference=isolate(reference), chief=chief_officer, words=words)
 
 
 def complaint_escalated(t: Translator, reference: str, chief_officer: str, reply_by: date) -> str:

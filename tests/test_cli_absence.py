@@ -496,12 +496,25 @@ def test_decide_refuses_a_session_recorded_as_attended_and_changes_nothing(
     before = audit_log()
     line = fail(cli, "absence", "decide", str(ill), "acceptable")
     assert line == (
-        "Error: Session 1 is recorded as attended. Correct the attendance first if he did not come."
+        "Error: Session 1 is recorded as attended. Correct the attendance first if that is wrong."
     )
     assert outcome_of(sam, 1) is Outcome.ATTENDED
     report = report_row(ill)
     assert (report.status, report.decided_at) == (AbsenceStatus.REPORTED, None)
     assert audit_log() == before
+
+
+def test_decide_keeps_a_failed_to_comply_record(cli: CliRunner) -> None:
+    # He reported illness, then came late and was sent home: that record must stay.
+    sam = _setup(cli)
+    ok(cli, "attendance", "record", sam, "1", "failed-to-comply")
+    ill = add_report(sam, 1, Reason.ILL)
+    line = fail(cli, "absence", "decide", str(ill), "acceptable")
+    assert line == (
+        "Error: Session 1 is recorded as attended but failed to comply. Correct the attendance "
+        "first if that is wrong."
+    )
+    assert outcome_of(sam, 1) is Outcome.FAILED_TO_COMPLY
 
 
 def test_decide_an_unknown_absence_exits_1(cli: CliRunner) -> None:

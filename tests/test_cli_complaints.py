@@ -397,11 +397,12 @@ def test_a_complaint_about_his_om_at_stage_2_is_for_the_chief_officer_only(
     assert data["reply_due"] == due2.reply_by.isoformat()
     ok(cli, "complaint", "reply", ref, "--message", "Final answer.", "--as", CHIEF)
     row = complaint_row(ref)
-    assert (row.stage, row.status) == (2, Status.ANSWERED)
+    # The stage 2 answer is the last internal one: it closes the complaint.
+    assert (row.stage, row.status) == (2, Status.CLOSED)
     assert row.escalation_open_until is None  # no stage 3
     reply_entry = [a for a in audit_log() if a.action == "complaint.reply"][-1]
     assert reply_entry.actor == f"staff:{world.ids[CHIEF]}"
-    assert reply_entry.details == {"stage": 2, "close": False, "participant_told": False}
+    assert reply_entry.details == {"stage": 2, "close": True, "participant_told": False}
 
 
 def test_a_complaint_about_a_facilitator_is_hidden_from_the_facilitator(cli: CliRunner) -> None:
@@ -524,12 +525,9 @@ def test_acknowledge_then_reply(cli: CliRunner) -> None:
     )
     assert outbox_count() == 0  # he has not linked Telegram: nothing queued
 
-    # Answered is still open: listed without --all; a second reply is refused.
+    # Answered is still open: listed without --all; acknowledging again is refused.
     assert listed(cli, SPO) == [ref]
     before = audit_log()
-    assert fail(cli, "complaint", "reply", ref, "--message", "Again.", "--as", SPO) == (
-        "Error: This complaint is answered; it is not waiting for a reply."
-    )
     assert fail(cli, "complaint", "acknowledge", ref, "--as", SPO) == (
         "Error: This complaint is answered; only a new one can be acknowledged."
     )
@@ -553,6 +551,15 @@ def test_acknowledge_then_reply(cli: CliRunner) -> None:
         ("reply", spo, "We have looked into it.", 1),
     ]
     assert [a.action for a in audit_log()].count("complaint.view") == 2
+
+    # A follow-up to an answer is allowed and can close it; a closed one takes no more.
+    ok(cli, "complaint", "reply", ref, "--message", "One more thing.", "--as", SPO)
+    assert complaint_row(ref).status is Status.ANSWERED
+    ok(cli, "complaint", "reply", ref, "--message", "Closing this.", "--close", "--as", SPO)
+    assert complaint_row(ref).status is Status.CLOSED
+    assert fail(cli, "complaint", "reply", ref, "--message", "Again.", "--as", SPO) == (
+        "Error: This complaint is closed; it is not waiting for a reply."
+    )
 
 
 def test_reply_with_close_closes_it(cli: CliRunner) -> None:

@@ -55,6 +55,12 @@ def _all_messages() -> dict[str, str]:
         "rights": messages.rights(t, "Senior Probation Officer", "Chief Officer", "1", "x"),
         "conditions": messages.conditions(t),
         "complaint_received": messages.complaint_received(t, "C-7K3QX", at.date(), "SPO"),
+        "ombudsman": messages.ombudsman(t, "C-7K3QX", 3, "Address", "020", "www.example.org"),
+        "complaint_reply_choices": messages.complaint_reply_choices(t, "Chief Officer", at.date()),
+        "escalation_check": messages.complaint_escalation_check(t, "C-7K3QX", "Chief", "No."),
+        "file_wrong_type": messages.file_wrong_type(t),
+        "file_too_big": messages.file_too_big(t, 10),
+        "file_not_now": messages.file_not_now(t),
         "absence_already_reported": messages.absence_already_reported(
             t, at, Reason.ILL, AbsenceStatus.UNACCEPTABLE
         ),

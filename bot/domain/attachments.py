@@ -1,4 +1,4 @@
-"""Which files a participant may send as a sick note."""
+"""Which files a participant may send: sick notes, and evidence with a complaint."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ class FileProblem(enum.StrEnum):
     WRONG_TYPE = "wrong_type"
 
 
-def check_sick_note(
+def check_file(
     mime_type: str | None, file_name: str | None, size: int | None
 ) -> FileProblem | None:
-    """None when the file is a photo or PDF of a sensible size."""
+    """None when the file is a photo or PDF of a sensible size (a sick note, evidence)."""
     extensions = ACCEPTED_TYPES.get((mime_type or "").lower())
     if extensions is None:
         return FileProblem.WRONG_TYPE

@@ -23,6 +23,11 @@ class Outcome(enum.StrEnum):
     ABSENT_UNACCEPTABLE = "UAAB"  # absent without an acceptable reason
 
     @property
+    def description(self) -> str:
+        """For staff: what the outcome means, in words."""
+        return _DESCRIPTIONS[self]
+
+    @property
     def completes_session(self) -> bool:
         """Only attending and complying counts towards the programme."""
         return self is Outcome.ATTENDED
@@ -31,6 +36,15 @@ class Outcome(enum.StrEnum):
     def uses_catch_up(self) -> bool:
         """Every other outcome is a missed session that needs a catch-up."""
         return not self.completes_session
+
+
+_DESCRIPTIONS = {
+    Outcome.ATTENDED: "attended",
+    Outcome.FAILED_TO_COMPLY: "attended but failed to comply",
+    Outcome.ABSENT: "missed, not decided yet",
+    Outcome.ABSENT_ACCEPTABLE: "missed with an acceptable reason",
+    Outcome.ABSENT_UNACCEPTABLE: "missed without an acceptable reason",
+}
 
 
 @dataclass(frozen=True, slots=True)

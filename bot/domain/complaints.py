@@ -153,10 +153,11 @@ def acknowledge(status: Status) -> Status:
     return Status.ACKNOWLEDGED
 
 
-def reply(status: Status, close: bool) -> Status:
-    if not status.awaiting_reply:
-        raise Conflict(f"This complaint is {status.value}; it is not waiting for a reply.")
-    return Status.CLOSED if close else Status.ANSWERED
+def reply(status: Status, stage: int, close: bool) -> Status:
+    """An answer, or a follow-up to one. The stage 2 answer is the last one, so it closes."""
+    if status is Status.CLOSED:
+        raise Conflict("This complaint is closed; it is not waiting for a reply.")
+    return Status.CLOSED if close or stage == 2 else Status.ANSWERED
 
 
 def satisfied(status: Status) -> Status:

@@ -64,6 +64,9 @@ def due_session_reminder(
     if now >= starts_at:
         return None
     times = session_reminder_times(starts_at, zone, policy)
+    if now.astimezone(zone).date() >= starts_at.astimezone(zone).date():
+        # "Tomorrow" would be wrong on the day itself (a late link, a same-day booking).
+        wanted = wanted - {SessionReminder.EVENING}
     due = [kind for kind in wanted if times[kind] <= now]
     return max(due, key=times.__getitem__) if due else None
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from bot import messages
 from bot.db.models import AbsenceReport, Attachment, Attendance, Participant
 from bot.domain.absence import AbsenceStatus, Decision, decide
+from bot.domain.attendance import Outcome
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
@@ -171,13 +172,14 @@ async def _record_outcome(
                 recorded_at=now,
             )
         )
-    elif not existing.outcome.uses_catch_up:
-        raise Conflict(
-            f"Session {report.session.number} is recorded as attended. Correct the attendance "
-            "first if he did not come."
-        )
-    else:
+    elif existing.outcome is Outcome.ABSENT:
         existing.outcome, existing.recorded_at = decision.outcome, now
+    else:
+        # Attended (even if sent home) or already decided: the record is not ours to change.
+        raise Conflict(
+            f"Session {report.session.number} is recorded as {existing.outcome.description}. "
+            "Correct the attendance first if that is wrong."
+        )
 
 
 async def _file_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:

@@ -34,6 +34,7 @@ from bot.services import (
     sick_notes,
 )
 from bot.services.context import ServiceContext, audit, queue_message
+from bot.services.incoming_files import IncomingFile
 from bot.services.progress import load_summary, next_session
 from bot.services.turns import Inbound, Turn, om_contact
 
@@ -285,7 +286,7 @@ class ChatService:
 
         return await self._for_participant(inbound, body)
 
-    async def file(self, inbound: Inbound, incoming: sick_notes.IncomingFile) -> bool:
+    async def file(self, inbound: Inbound, incoming: IncomingFile) -> bool:
         """A photo or document: evidence for the complaint he is writing, else a sick note."""
 
         async def body(turn: Turn, participant: Participant) -> None:
@@ -360,7 +361,7 @@ class ChatService:
             elif prefix == complaints.PREFIX:
                 stale = not (
                     await complaints.press(self._ctx, turn, participant, data)
-                    or await complaints.press_escalation(turn, data)
+                    or await complaints.press_escalation(self._ctx, turn, participant, data)
                 )
             elif prefix == complaints.VIEW_PREFIX:
                 stale = not await complaints.press_view(self._ctx, turn, participant, data)

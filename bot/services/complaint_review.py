@@ -16,11 +16,17 @@ from sqlalchemy.orm import selectinload
 
 from bot import messages
 from bot.db.claims import insert_once
-from bot.db.models import AppState, Complaint, ComplaintEntry, Participant, Staff
+from bot.db.models import AppState, Complaint, Participant, Staff
 from bot.domain import complaints as rules
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.roles import Role
-from bot.services.complaints import VIEW_PREFIX, handler_title, role_title, visibility
+from bot.services.complaints import (
+    VIEW_PREFIX,
+    add_entry,
+    handler_title,
+    role_title,
+    visibility,
+)
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     notify_staff,
@@ -105,7 +111,7 @@ async def acknowledge(ctx: ServiceContext, viewer_email: str, reference: str) ->
         complaint.status = rules.acknowledge(complaint.status)
         now = ctx.now()
         complaint.acknowledged_at = now
-        _entry(session, complaint, viewer, "acknowledged", None, now)
+        add_entry(session, complaint, f"staff:{viewer.id}", "acknowledged", None, now)
         participant = complaint.participant
         t = participant_translator(ctx, participant)
         await tell_participant(
@@ -134,13 +140,14 @@ async def reply(
     async with ctx.uow() as session:
         viewer = await _viewer(session, viewer_email)
         complaint = await _visible(session, viewer, reference)
-        complaint.status = rules.reply(complaint.status, close)
+        complaint.status = rules.reply(complaint.status, complaint.stage, close)
+        close = complaint.status is rules.Status.CLOSED
         now = ctx.now()
         today = now.astimezone(ctx.profile.zone).date()
         complaint.answered_at = now
         if close:
             complaint.closed_at = now
-        _entry(session, complaint, viewer, "reply", message, now)
+        add_entry(session, complaint, f"staff:{viewer.id}", "reply", message, now)
         participant = complaint.participant
         t = participant_translator(ctx, participant)
         text = messages.complaint_reply(
@@ -168,6 +175,7 @@ async def reply(
             complaints = ctx.profile.complaints
             follow_up = messages.ombudsman(
                 t,
+                complaint.reference,
                 complaints.ombudsman_months,
                 complaints.ombudsman_address,
                 complaints.ombudsman_telephone,
@@ -254,26 +262,6 @@ async def _visible(session: AsyncSession, viewer: Staff, reference: str) -> Comp
 def _is_overdue(complaint: Complaint, today: date) -> bool:
     due = rules.Deadlines(complaint.acknowledge_due, complaint.reply_due)
     return rules.is_overdue(complaint.status, complaint.acknowledged_at is not None, due, today)
-
-
-def _entry(
-    session: AsyncSession,
-    complaint: Complaint,
-    viewer: Staff,
-    kind: str,
-    text: str | None,
-    now: datetime,
-) -> None:
-    entry = ComplaintEntry(
-        complaint_id=complaint.id,
-        kind=kind,
-        stage=complaint.stage,
-        author=f"staff:{viewer.id}",
-        text=text,
-        at=now,
-    )
-    session.add(entry)
-    complaint.entries.append(entry)
 
 
 def _view(ctx: ServiceContext, complaint: Complaint, today: date) -> ComplaintView:

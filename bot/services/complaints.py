@@ -7,7 +7,7 @@ Buttons on a complaint itself (`cmv:`) carry its id and are checked against his 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,17 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import messages
-from bot.db.models import Attachment, CohortStaff, Complaint, ComplaintEntry, Participant, Staff
+from bot.db.models import (
+    Attachment,
+    CohortStaff,
+    Complaint,
+    ComplaintEntry,
+    FormatRequest,
+    Participant,
+    Staff,
+)
 from bot.domain import complaints as rules
-from bot.domain.attachments import MAX_BYTES, FileProblem, check_sick_note
 from bot.domain.complaints import About, Category, Status
 from bot.domain.errors import Conflict
 from bot.domain.roles import Role
 from bot.i18n import Translator
 from bot.services import conversations
 from bot.services.context import ServiceContext, audit
+from bot.services.incoming_files import IncomingFile, refusal
 from bot.services.notices import notify_staff
-from bot.services.sick_notes import IncomingFile
 from bot.services.turns import Turn
 
 KIND = "complaint"
@@ -145,20 +152,44 @@ async def details(ctx: ServiceContext, turn: Turn, participant: Participant, tex
 
 
 async def add_file(turn: Turn, incoming: IncomingFile) -> bool:
-    """A photo or document while he is describing it: kept with the complaint when sent."""
+    """A photo or document while he is writing a complaint; False when he is not.
+
+    Evidence is kept with the complaint when he sends it, with its caption added to his
+    words. Sent at another step it is refused, never taken for something else (such as a
+    sick note, which would go to the person the complaint may be about).
+    """
     conversation = await conversations.current(turn, KIND)
-    if conversation is None or conversation.step != "details":
-        return False
+    if conversation is None:
+        return await conversations.current(turn, ESCALATE_KIND) is not None and _not_now(turn)
     t, token = turn.t, conversation.token
-    problem = check_sick_note(incoming.mime_type, incoming.file_name, incoming.size)
-    if problem is FileProblem.WRONG_TYPE:
-        turn.reply(messages.sick_note_wrong_type(t), _done_cancel(t, token))
-    elif problem is FileProblem.TOO_BIG:
-        turn.reply(messages.sick_note_too_big(t, MAX_BYTES // 2**20), _done_cancel(t, token))
-    else:
-        files = [*conversation.data.get("files", []), _file_data(incoming)]
-        conversations.advance(turn, conversation, "details", files=files)
-        turn.reply(messages.complaint_file_added(t), _done_cancel(t, token))
+    if conversation.step != "details":
+        return _not_now(turn)
+    refused = refusal(t, incoming)
+    if refused is not None:
+        turn.reply(refused, _done_cancel(t, token))
+        return True
+    words = conversation.data.get("words") or ""
+    caption = (incoming.caption or "").strip()
+    if caption:
+        words = f"{words}\n\n{caption}" if words else caption
+        if len(words) > rules.MAX_DESCRIPTION:
+            left = max(0, rules.MAX_DESCRIPTION - len(conversation.data.get("words") or "") - 2)
+            turn.reply(messages.complaint_details_too_long(t, left), _done_cancel(t, token))
+            return True
+    file = {
+        "file_id": incoming.file_id,
+        "file_name": incoming.name("complaint-file"),
+        "mime_type": incoming.type,
+        "size": incoming.size,
+    }
+    files = [*conversation.data.get("files", []), file]
+    conversations.advance(turn, conversation, "details", files=files, words=words)
+    turn.reply(messages.complaint_file_added(t), _done_cancel(t, token))
+    return True
+
+
+def _not_now(turn: Turn) -> bool:
+    turn.reply(messages.file_not_now(turn.t))
     return True
 
 
@@ -207,7 +238,7 @@ async def press_view(ctx: ServiceContext, turn: Turn, participant: Participant, 
         except Conflict:
             return False
         complaint.closed_at = turn.now
-        _entry(turn, complaint, "satisfied", None)
+        add_entry(turn.session, complaint, "participant", "satisfied", None, turn.now)
         _audit(turn, participant, "complaint.satisfied", complaint)
         turn.reply(messages.complaint_satisfied(t, complaint.reference), messages.main_menu(t))
     elif action == "unsat":
@@ -237,38 +268,68 @@ async def press_view(ctx: ServiceContext, turn: Turn, participant: Participant, 
     return True
 
 
-async def press_escalation(turn: Turn, data: str) -> bool:
-    """Cancel while he is writing why he is not satisfied."""
+async def press_escalation(
+    ctx: ServiceContext, turn: Turn, participant: Participant, data: str
+) -> bool:
+    """Send or cancel, once he has written why he is not satisfied."""
     parsed = conversations.parse_button(data)
-    if parsed is None or parsed[1] != "cancel":
+    if parsed is None:
         return False
-    if await conversations.current(turn, ESCALATE_KIND, parsed[0]) is None:
+    token, action, _value = parsed
+    conversation = await conversations.current(turn, ESCALATE_KIND, token)
+    if conversation is None:
         return False
-    await conversations.cancel(turn)
-    return True
+    if action == "cancel":
+        await conversations.cancel(turn)
+        return True
+    if action != "send" or conversation.step != "confirm":
+        return False
+    await conversations.end(turn)
+    return await _escalate(ctx, turn, participant, conversation.data)
 
 
 async def escalation_reason(
     ctx: ServiceContext, turn: Turn, participant: Participant, text: str
 ) -> bool:
-    """Why he is not satisfied: the complaint goes to stage 2, to the Chief Officer."""
+    """Why he is not satisfied: shown back to him to check before it goes to stage 2."""
     conversation = await conversations.current(turn, ESCALATE_KIND)
-    if conversation is None:
+    if conversation is None or conversation.step != "reason":
         return False
-    t = turn.t
+    t, token = turn.t, conversation.token
     if len(text) > rules.MAX_DESCRIPTION:
         turn.reply(messages.complaint_details_too_long(t, rules.MAX_DESCRIPTION))
         return True
     complaint = await _own_complaint(
         turn.session, participant, str(conversation.data["complaint_id"])
     )
-    await conversations.end(turn)
-    chief = role_title(ctx, Role.CHIEF_OFFICER)
     if complaint is None:
         return False
+    conversations.advance(turn, conversation, "confirm", reason=text.strip())
+    chief = role_title(ctx, Role.CHIEF_OFFICER)
+    rows = [
+        [(t._(messages.BUTTON_SEND), _data(token, "send"))],
+        [(t._(messages.BUTTON_CANCEL), _data(token, "cancel"))],
+    ]
+    turn.reply(
+        messages.complaint_escalation_check(t, complaint.reference, chief, text.strip()),
+        messages.inline(rows),
+    )
+    return True
+
+
+async def _escalate(
+    ctx: ServiceContext, turn: Turn, participant: Participant, data: dict[str, Any]
+) -> bool:
+    """Stage 2: the Chief Officer's queue, with new deadlines from today."""
+    t = turn.t
+    complaint = await _own_complaint(turn.session, participant, str(data["complaint_id"]))
+    if complaint is None:
+        return False
+    chief = role_title(ctx, Role.CHIEF_OFFICER)
+    today = _today(ctx, turn)
     try:
         rules.check_can_escalate(
-            complaint.stage, complaint.status, complaint.escalation_open_until, _today(ctx, turn)
+            complaint.stage, complaint.status, complaint.escalation_open_until, today
         )
     except Conflict:
         turn.reply(
@@ -276,14 +337,13 @@ async def escalation_reason(
             messages.main_menu(t),
         )
         return True
-    today = _today(ctx, turn)
     due = rules.deadlines(today, 2, ctx.profile.working_calendar(), ctx.profile.complaint_rules)
     complaint.stage, complaint.status = 2, Status.ESCALATED
     complaint.queue, complaint.assignee_id = rules.STAGE_2_ROUTING.queue, None
     complaint.acknowledge_due, complaint.reply_due = due.acknowledge_by, due.reply_by
     complaint.acknowledged_at = complaint.answered_at = complaint.closed_at = None
     complaint.escalation_open_until = None
-    _entry(turn, complaint, "escalation", text.strip())
+    add_entry(turn.session, complaint, "participant", "escalation", data["reason"], turn.now)
     _audit(turn, participant, "complaint.escalate", complaint)
     await _notify_queue(ctx, turn.session, complaint)
     turn.reply(
@@ -384,7 +444,7 @@ async def _send(
     today = _today(ctx, turn)
     due = rules.deadlines(today, 1, ctx.profile.working_calendar(), ctx.profile.complaint_rules)
     complaint = Complaint(
-        reference=await _free_reference(turn.session),
+        reference=await free_reference(turn.session, Complaint, "C"),
         participant_id=participant.id,
         category=category,
         about=About(data["about"]),
@@ -400,7 +460,7 @@ async def _send(
     complaint.participant = participant
     turn.session.add(complaint)
     await turn.session.flush()
-    _entry(turn, complaint, "description", data["words"])
+    add_entry(turn.session, complaint, "participant", "description", data["words"], turn.now)
     for file in data.get("files", []):
         turn.session.add(
             Attachment(
@@ -497,45 +557,48 @@ async def _own_complaint(
 
 
 async def _open_count(session: AsyncSession, participant_id: int) -> int:
+    """Complaints still waiting for an answer (answered ones do not hold him back)."""
+    waiting = [status for status in Status if status.awaiting_reply]
     count = await session.scalar(
         select(func.count())
         .select_from(Complaint)
-        .where(Complaint.participant_id == participant_id, Complaint.status != Status.CLOSED)
+        .where(Complaint.participant_id == participant_id, Complaint.status.in_(waiting))
     )
     return int(count or 0)
 
 
-async def _free_reference(session: AsyncSession) -> str:
+async def free_reference(
+    session: AsyncSession, model: type[Complaint | FormatRequest], prefix: str
+) -> str:
+    """A new reference not used yet, e.g. "C-7K3QX" or "F-2M9PA"."""
     for _ in range(10):
-        reference = rules.new_reference()
-        taken = await session.scalar(select(Complaint.id).where(Complaint.reference == reference))
+        reference = rules.new_reference(prefix)
+        taken = await session.scalar(select(model.id).where(model.reference == reference))
         if taken is None:
             return reference
-    raise Conflict("Could not find a free complaint reference; try again.")
+    raise Conflict("Could not find a free reference; try again.")
 
 
-def _file_data(incoming: IncomingFile) -> dict[str, Any]:
-    mime_type = incoming.mime_type or "image/jpeg"
-    extension = ".pdf" if mime_type == "application/pdf" else ".jpg"
-    return {
-        "file_id": incoming.file_id,
-        "file_name": incoming.file_name or f"complaint-file{extension}",
-        "mime_type": mime_type,
-        "size": incoming.size,
-    }
-
-
-def _entry(turn: Turn, complaint: Complaint, kind: str, text: str | None) -> None:
-    turn.session.add(
-        ComplaintEntry(
-            complaint_id=complaint.id,
-            kind=kind,
-            stage=complaint.stage,
-            author="participant",
-            text=text,
-            at=turn.now,
-        )
+def add_entry(
+    session: AsyncSession,
+    complaint: Complaint,
+    author: str,
+    kind: str,
+    text: str | None,
+    at: datetime,
+) -> None:
+    """One step in the complaint's history, at its current stage."""
+    entry = ComplaintEntry(
+        complaint_id=complaint.id,
+        kind=kind,
+        stage=complaint.stage,
+        author=author,
+        text=text,
+        at=at,
     )
+    session.add(entry)
+    if "entries" in complaint.__dict__:  # keep a loaded history in step
+        complaint.entries.append(entry)
 
 
 def _audit(

@@ -14,10 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from bot import messages
 from bot.db.models import FormatRequest, Participant, Staff
-from bot.domain.complaints import new_reference
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.roles import Role
 from bot.services import conversations
+from bot.services.complaints import free_reference
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     notify_staff,
@@ -96,11 +96,7 @@ async def language(ctx: ServiceContext, turn: Turn, participant: Participant, te
 async def _record(
     ctx: ServiceContext, turn: Turn, participant: Participant, kind: str, language: str | None
 ) -> None:
-    reference = new_reference("F")
-    while await turn.session.scalar(
-        select(FormatRequest.id).where(FormatRequest.reference == reference)
-    ):
-        reference = new_reference("F")
+    reference = await free_reference(turn.session, FormatRequest, "F")
     request = FormatRequest(
         reference=reference,
         participant_id=participant.id,

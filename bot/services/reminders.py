@@ -35,6 +35,7 @@ from bot.domain.reminders import (
 from bot.services.absence import cant_attend_button
 from bot.services.context import ServiceContext, audit, queue_message
 from bot.services.notices import participant_translator
+from bot.services.progress import load_summary
 from bot.services.turns import om_contact
 
 # Far enough ahead to include "the evening before" for any session time.
@@ -70,6 +71,7 @@ async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datet
         select(ScheduledSession, Participant, TelegramLink.chat_id)
         .join(Participant, Participant.cohort_id == ScheduledSession.cohort_id)
         .join(TelegramLink, _ACTIVE_LINK)
+        .options(selectinload(Participant.offender_manager))
         .where(ScheduledSession.starts_at > now, ScheduledSession.starts_at <= now + LOOKAHEAD)
         # Nothing for a session he has told us he cannot come to.
         .where(
@@ -96,6 +98,10 @@ async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datet
             evening=kind is SessionReminder.EVENING,
             catch_up=False,
         )
+        summary = await load_summary(session, ctx.profile.rules, participant.id)
+        if not summary.may_attend_next_session:
+            # A catch-up to do first (or too many missed): he must not just turn up.
+            text += "\n\n" + messages.catch_up_first(t, om_contact(participant))
         queue_message(
             session,
             now,
@@ -163,7 +169,9 @@ async def _sick_notes(ctx: ServiceContext, session: AsyncSession, now: datetime)
             AbsenceReport.certificate_received_at.is_(None),
             AbsenceReport.status != AbsenceStatus.WITHDRAWN,
             # A note he sent in the chat has arrived; the OM only has to mark it.
-            ~exists().where(Attachment.absence_id == AbsenceReport.id),
+            ~exists().where(
+                Attachment.absence_id == AbsenceReport.id, Attachment.fetched_at.is_not(None)
+            ),
         )
         .options(selectinload(AbsenceReport.participant), selectinload(AbsenceReport.session))
     )

@@ -6,52 +6,35 @@ fetches the bytes afterwards, so nothing he sent is lost if the download has to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot import messages
 from bot.db.models import AbsenceReport, Attachment, Participant
 from bot.domain.absence import AbsenceStatus, Reason
-from bot.domain.attachments import MAX_BYTES, FileProblem, check_sick_note
 from bot.services.context import ServiceContext, audit
+from bot.services.incoming_files import IncomingFile, refusal
 from bot.services.notices import notify_staff
 from bot.services.turns import Turn
-
-PHOTO_TYPE = "image/jpeg"  # Telegram re-encodes every photo as JPEG
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingFile:
-    file_id: str
-    file_name: str | None
-    mime_type: str | None
-    size: int | None
 
 
 async def receive(
     ctx: ServiceContext, turn: Turn, participant: Participant, incoming: IncomingFile
 ) -> None:
     t = turn.t
-    problem = check_sick_note(incoming.mime_type, incoming.file_name, incoming.size)
-    if problem is FileProblem.WRONG_TYPE:
-        turn.reply(messages.sick_note_wrong_type(t), messages.main_menu(t))
-        return
-    if problem is FileProblem.TOO_BIG:
-        turn.reply(messages.sick_note_too_big(t, MAX_BYTES // 2**20), messages.main_menu(t))
+    refused = refusal(t, incoming)
+    if refused is not None:
+        turn.reply(refused, messages.main_menu(t))
         return
     report = await _report_needing_note(turn, participant)
     if report is None:
         turn.reply(messages.sick_note_not_needed(t), messages.main_menu(t))
         return
-    mime_type = incoming.mime_type or PHOTO_TYPE
-    extension = ".pdf" if mime_type == "application/pdf" else ".jpg"
     attachment = Attachment(
         absence_id=report.id,
         telegram_file_id=incoming.file_id,
-        file_name=incoming.file_name or f"sick-note-{report.id}{extension}",
-        mime_type=mime_type,
+        file_name=incoming.name(f"sick-note-{report.id}"),
+        mime_type=incoming.type,
         size=incoming.size,
         received_at=turn.now,
     )
@@ -63,7 +46,7 @@ async def receive(
         "absence.attachment",
         f"absence:{report.id}",
         attachment=attachment.id,
-        mime_type=mime_type,
+        mime_type=incoming.type,
         size=incoming.size,
     )
     starts_at = report.session.starts_at.astimezone(ctx.profile.zone)

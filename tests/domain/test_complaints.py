@@ -421,17 +421,22 @@ def test_acknowledging_twice_or_after_a_reply_is_a_conflict(status: Status) -> N
         acknowledge(status)
 
 
-@pytest.mark.parametrize("status", AWAITING)
-def test_a_waiting_complaint_can_be_answered_or_closed(status: Status) -> None:
-    assert reply(status, close=False) is Status.ANSWERED
-    assert reply(status, close=True) is Status.CLOSED
+@pytest.mark.parametrize("status", [*AWAITING, Status.ANSWERED])
+def test_a_stage_1_answer_or_follow_up_can_be_sent_and_can_close_it(status: Status) -> None:
+    assert reply(status, 1, close=False) is Status.ANSWERED
+    assert reply(status, 1, close=True) is Status.CLOSED
 
 
-@pytest.mark.parametrize("status", DONE)
+@pytest.mark.parametrize("status", [*AWAITING, Status.ANSWERED])
+def test_the_stage_2_answer_is_the_last_and_closes_it(status: Status) -> None:
+    assert reply(status, 2, close=False) is Status.CLOSED
+
+
+@pytest.mark.parametrize("stage", [1, 2])
 @pytest.mark.parametrize("close", [False, True])
-def test_replying_when_nothing_is_awaited_is_a_conflict(status: Status, close: bool) -> None:
-    with pytest.raises(Conflict, match=f"This complaint is {status.value}; it is not waiting"):
-        reply(status, close)
+def test_replying_to_a_closed_complaint_is_a_conflict(stage: int, close: bool) -> None:
+    with pytest.raises(Conflict, match="This complaint is closed; it is not waiting"):
+        reply(Status.CLOSED, stage, close)
 
 
 def test_he_can_say_he_is_satisfied_only_with_an_answer() -> None:

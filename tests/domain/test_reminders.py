@@ -142,8 +142,10 @@ START = local(2026, 12, 3, 18).astimezone(UTC)
         (local(2026, 12, 1, 18), None),  # two days before
         (local(2026, 12, 2, 17, 59), None),
         (local(2026, 12, 2, 18), SessionReminder.EVENING),
-        (local(2026, 12, 3, 9), SessionReminder.EVENING),
-        (local(2026, 12, 3, 15, 59), SessionReminder.EVENING),
+        (local(2026, 12, 2, 23, 59), SessionReminder.EVENING),
+        # On the day itself "tomorrow" would be wrong: no evening reminder any more.
+        (local(2026, 12, 3, 0, 0), None),
+        (local(2026, 12, 3, 15, 59), None),
         (local(2026, 12, 3, 16), SessionReminder.BEFORE),
         (local(2026, 12, 3, 17, 59), SessionReminder.BEFORE),
         (local(2026, 12, 3, 18), None),  # at the start
@@ -165,17 +167,23 @@ def test_due_session_reminder_with_an_explicit_policy() -> None:
 
     assert due(local(2026, 12, 2, 19, 29)) is None
     assert due(local(2026, 12, 2, 19, 30)) is SessionReminder.EVENING
-    assert due(local(2026, 12, 3, 14, 59)) is SessionReminder.EVENING
+    assert due(local(2026, 12, 2, 23, 59)) is SessionReminder.EVENING
+    assert due(local(2026, 12, 3, 14, 59)) is None
     assert due(local(2026, 12, 3, 15)) is SessionReminder.BEFORE
 
 
 def test_only_wanted_reminders_count() -> None:
     after_before_point = local(2026, 12, 3, 17).astimezone(UTC)
+    late_evening = local(2026, 12, 2, 23).astimezone(UTC)
     evening_only = frozenset({SessionReminder.EVENING})
     before_only = frozenset({SessionReminder.BEFORE})
     assert (
-        due_session_reminder(START, after_before_point, LONDON, PROFILE_POLICY, evening_only)
+        due_session_reminder(START, late_evening, LONDON, PROFILE_POLICY, evening_only)
         is SessionReminder.EVENING
+    )
+    assert (
+        due_session_reminder(START, after_before_point, LONDON, PROFILE_POLICY, evening_only)
+        is None
     )
     assert (
         due_session_reminder(START, after_before_point, LONDON, PROFILE_POLICY, frozenset()) is None
@@ -197,7 +205,8 @@ def test_reminders_stop_at_the_start_across_the_october_change() -> None:
 
     assert due(utc(2026, 10, 24, 16, 59)) is None
     assert due(utc(2026, 10, 24, 17)) is SessionReminder.EVENING
-    assert due(utc(2026, 10, 25, 7, 59)) is SessionReminder.EVENING
+    assert due(utc(2026, 10, 24, 22, 59)) is SessionReminder.EVENING  # 23:59 BST
+    assert due(utc(2026, 10, 25, 7, 59)) is None
     assert due(utc(2026, 10, 25, 8)) is SessionReminder.BEFORE
     assert due(utc(2026, 10, 25, 10)) is None
 
@@ -221,6 +230,9 @@ def test_a_due_session_reminder_is_wanted_passed_and_before_the_start(
     kind = due_session_reminder(start, now, LONDON, policy, wanted)
     times = session_reminder_times(start, LONDON, policy)
     passed = {k for k in wanted if times[k] <= now}
+    if now.astimezone(LONDON).date() >= start.astimezone(LONDON).date():
+        passed.discard(SessionReminder.EVENING)  # never "tomorrow" on the day itself
+        assert kind is not SessionReminder.EVENING
     if kind is None:
         assert now >= start or not passed
     else:

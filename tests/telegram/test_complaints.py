@@ -164,7 +164,12 @@ async def test_not_satisfied_goes_to_stage_two_then_the_ombudsman(harness: Harne
     ask = await harness.tap(user, answer, "I'm not satisfied")
     assert "It will go to the Chief Officer." in (ask.text or "")
     chief_before = len(phones[CHIEF].messages())
-    [escalated] = await harness.say(user, "Nothing has changed.")
+    [check] = await harness.say(user, "Nothing has changed.")
+    assert check.text == (
+        f"Please check. Complaint \u2068{reference}\u2069 will go to the Chief Officer with "
+        "your words: Nothing has changed."
+    )
+    escalated = await harness.tap(user, check, "Send it")
     assert (escalated.text or "").startswith(
         f"Thank you. Complaint \u2068{reference}\u2069 has been sent to the Chief Officer."
     )
@@ -180,6 +185,7 @@ async def test_not_satisfied_goes_to_stage_two_then_the_ombudsman(harness: Harne
         "The Chief Officer has answered:\nI have reviewed it.\n\nThis complaint is now closed."
     )
     text = ombudsman.text or ""
+    assert text.startswith(f"What you can do next about \u2068{reference}\u2069.\n\n")
     assert "Prisons and Probation Ombudsman" in text and "within 3 months" in text
     assert "Phone: 020 7633 4100" in text
     assert button_labels(final) == button_labels(ombudsman) == []
@@ -389,3 +395,44 @@ async def test_overdue_complaints_are_flagged_to_staff_once_a_day(harness: Harne
     await complaint_review.reply(services, SPO, reference, "Answered.")
     harness.clock.now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
     assert await complaint_review.queue_overdue_notices(services) == 0
+
+
+async def test_a_file_sent_while_not_writing_a_complaint_is_not_a_sick_note(
+    harness: Harness,
+) -> None:
+    user = harness.sandbox.user(9014, "Sam")
+    await harness.enrol(user)
+    # Ill, so a sick note is due; then a complaint, at the summary step.
+    [sessions] = await harness.say(user, "/absence")
+    reasons = await harness.tap(user, sessions, "Thursday, 3 December 2026 at 18:00")
+    ask = await harness.tap(user, reasons, "I am ill")
+    summary = await harness.tap(user, ask, "Skip")
+    before = len(user.messages())
+    user.press(summary.message_id, button_data(summary, "Send it"))
+    await harness.replies(user, before, 2)
+    [first] = await harness.say(user, "/complaint")
+    persons = await harness.tap(user, first, "Discrimination by staff")
+    await harness.tap(user, persons, "Dana Fictional (your Offender Manager)")
+    [added] = await harness.say(user, "She was rude about my religion.")
+    await harness.tap(user, added, "Done")
+    before = len(user.messages())
+    user.send_photo(b"\xff\xd8\xff\xe0 screenshot", caption="what she wrote")
+    [refused] = await harness.replies(user, before)
+    assert refused.text == (
+        "Please finish the steps above first, or tap Cancel. I have not kept this file."
+    )
+    async with harness.core.services.uow() as session:
+        assert list(await session.scalars(select(Attachment))) == []
+
+
+async def test_a_caption_is_added_to_his_words(harness: Harness) -> None:
+    user = harness.sandbox.user(9015, "Sam")
+    await harness.enrol(user)
+    [first] = await harness.say(user, "/complaint")
+    persons = await harness.tap(user, first, "I was treated unfairly")
+    await harness.tap(user, persons, "Someone else")
+    before = len(user.messages())
+    user.send_photo(b"\xff\xd8\xff\xe0 photo", caption="He pushed me here.")
+    [kept] = await harness.replies(user, before)
+    summary = await harness.tap(user, kept, "Done")
+    assert "Your words: He pushed me here." in (summary.text or "")

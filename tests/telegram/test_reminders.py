@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.app import build_core
 from bot.config import Profile
-from bot.db.models import AuditEntry, OutboxMessage
+from bot.db.models import Attachment, AuditEntry, OutboxMessage
 from bot.domain.attendance import Outcome
 from bot.sandbox.server import SandboxUser, SentMessage
 from bot.services import absence_review, admin
@@ -225,6 +225,12 @@ async def test_no_sick_note_reminder_once_he_sent_a_photo(harness: Harness) -> N
     before = len(user.messages())
     user.send_photo(b"\xff\xd8\xff\xe0 photo")
     await harness.replies(user, before)
+    # Reminders stop once the note has really arrived (downloaded), not just announced.
+    for _ in range(100):
+        async with harness.core.services.uow() as session:
+            if await session.scalar(select(Attachment.fetched_at)) is not None:
+                break
+        await asyncio.sleep(0.05)
     assert await _run_scheduler(harness, datetime(2026, 12, 8, 10, tzinfo=UTC)) == 0
     assert await _run_scheduler(harness, datetime(2026, 12, 10, 10, tzinfo=UTC)) == 0
 
@@ -245,3 +251,25 @@ async def test_the_running_bot_sends_reminders_by_itself(
         await harness.restart_bot()
         await asyncio.sleep(0.6)
         assert len(user.messages()) == before + 1
+
+
+async def test_he_is_told_to_call_first_when_a_catch_up_is_due(harness: Harness) -> None:
+    user = harness.sandbox.user(8009, "Sam")
+    reference = await harness.enrol(user)
+    harness.clock.now = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    await admin.record_attendance(harness.core.services, ACTOR, reference, 1, Outcome.ABSENT)
+    reminder = await _reminder(harness, user, EVENING_BEFORE + timedelta(days=7))
+    assert (reminder.text or "").endswith(
+        "You may not be able to join this session yet, because of the sessions you missed. "
+        "Please call your Offender Manager before you come: 01234 567890"
+    )
+
+
+async def test_no_evening_reminder_on_the_day_itself(harness: Harness) -> None:
+    user = harness.sandbox.user(8011, "Sam")
+    await harness.enrol(user)
+    # The scheduler was down all evening: on the morning of the session nothing says
+    # "tomorrow"; the two-hours-before reminder still comes.
+    assert await _run_scheduler(harness, datetime(2026, 12, 3, 9, tzinfo=UTC)) == 0
+    soon = await _reminder(harness, user, TWO_HOURS_BEFORE)
+    assert (soon.text or "").startswith("Reminder: your group session starts soon.")
