@@ -441,9 +441,12 @@ class Conversation(Base):
     __tablename__ = "conversations"
 
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # One of each kind at a time (an absence report, a complaint...).
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     # Changes with every new conversation, so buttons from an older one are recognised as stale.
     token: Mapped[str] = mapped_column(String(12))
-    kind: Mapped[str] = mapped_column(String(20))
     step: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+    # The update that last moved it on: his free text goes to the one he used last.
+    last_update_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -49,7 +49,7 @@ async def begin(ctx: ServiceContext, turn: Turn, participant: Participant) -> No
     offered = reportable_sessions(slots, set(reported), turn.now)
     told = [s for s in slots if s.session_id in reported and in_report_window(s, turn.now)]
     if not offered and not told:
-        await conversations.end(turn)
+        await conversations.end(turn, KIND)
         turn.reply(
             messages.absence_no_sessions(turn.t, om_contact(participant)),
             messages.main_menu(turn.t),
@@ -100,7 +100,7 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         return False
     t = turn.t
     if action == "cancel":
-        await conversations.cancel(turn)
+        await conversations.cancel(turn, KIND)
     elif action == "s" and conversation.step == "session":
         return await _choose_session(ctx, turn, participant, conversation, value)
     elif action == "r" and conversation.step == "reason" and value in set(Reason):
@@ -125,7 +125,7 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         await _send(ctx, turn, participant, conversation)
     else:
         return False
-    conversation.updated_at = turn.now
+    conversations.touch(turn, conversation)
     return True
 
 
@@ -153,7 +153,7 @@ async def _choose_session(
         return False
     existing = await _existing_report(turn, participant, int(value))
     if existing is not None:
-        await conversations.end(turn)
+        await conversations.end(turn, KIND)
         _show_existing(ctx, turn, existing)
         return True
     slot = await _slot(turn, participant, int(value))
@@ -162,7 +162,7 @@ async def _choose_session(
     conversation = conversation or await conversations.start(turn, KIND, "session")
     conversation.data = {"session_id": slot.session_id}
     conversation.step = "reason"
-    conversation.updated_at = turn.now
+    conversations.touch(turn, conversation)
     _ask_reason(turn, conversation.token)
     return True
 
@@ -182,7 +182,7 @@ async def _summarise(
 ) -> None:
     conversation.data = {**conversation.data, "details": words}
     conversation.step = "confirm"
-    conversation.updated_at = turn.now
+    conversations.touch(turn, conversation)
     session = await turn.session.get_one(ScheduledSession, conversation.data["session_id"])
     t = turn.t
     text = messages.absence_summary(
@@ -208,7 +208,7 @@ async def _send(
     """Store the report (once per session) and tell him what to do next."""
     session = await turn.session.get_one(ScheduledSession, conversation.data["session_id"])
     reason = Reason(conversation.data["reason"])
-    await conversations.end(turn)
+    await conversations.end(turn, KIND)
     t, zone = turn.t, ctx.profile.zone
     existing = await _existing_report(turn, participant, session.id)
     if existing is not None:

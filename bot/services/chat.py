@@ -263,8 +263,8 @@ class ChatService:
         """Text outside a command: his own words if a conversation is waiting for them."""
 
         async def body(turn: Turn, participant: Participant) -> None:
-            kind = await conversations.kind_waiting_for_text(turn)
-            take_text = self._text_takers.get(kind or "")
+            conversation = await conversations.latest(turn)
+            take_text = self._text_takers.get(conversation.kind) if conversation else None
             if take_text is None or not await take_text(self._ctx, turn, participant, text):
                 turn.reply(messages.not_understood(turn.t), messages.main_menu(turn.t))
 

@@ -66,7 +66,7 @@ async def begin(
 ) -> None:
     """Ask what it is about (the rights page offers just the discrimination ones)."""
     if await _open_count(turn.session, participant.id) >= rules.MAX_OPEN:
-        await conversations.end(turn)
+        await conversations.end(turn, KIND)
         turn.reply(
             messages.complaint_too_many_open(turn.t, rules.MAX_OPEN, ctx.profile.area.telephone),
             messages.main_menu(turn.t),
@@ -90,7 +90,7 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         return False
     t = turn.t
     if action == "cancel":
-        await conversations.cancel(turn)
+        await conversations.cancel(turn, KIND)
     elif action == "c" and conversation.step == "category" and value in set(Category):
         category = Category(value)
         if category.may_name_staff:
@@ -123,7 +123,7 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
             _summarise(turn, conversation)
     elif action == "send" and conversation.step == "confirm":
         await _send(ctx, turn, participant, conversation.data)
-        await conversations.end(turn)
+        await conversations.end(turn, KIND)
     elif action == "change" and conversation.step == "confirm":
         await begin(ctx, turn, participant)
     else:
@@ -158,11 +158,11 @@ async def add_file(turn: Turn, incoming: IncomingFile) -> bool:
     words. Sent at another step it is refused, never taken for something else (such as a
     sick note, which would go to the person the complaint may be about).
     """
-    conversation = await conversations.current(turn, KIND)
-    if conversation is None:
-        return await conversations.current(turn, ESCALATE_KIND) is not None and _not_now(turn)
+    conversation = await conversations.latest(turn)
+    if conversation is None or conversation.kind not in (KIND, ESCALATE_KIND):
+        return False
     t, token = turn.t, conversation.token
-    if conversation.step != "details":
+    if conversation.kind != KIND or conversation.step != "details":
         return _not_now(turn)
     refused = refusal(t, incoming)
     if refused is not None:
@@ -280,11 +280,11 @@ async def press_escalation(
     if conversation is None:
         return False
     if action == "cancel":
-        await conversations.cancel(turn)
+        await conversations.cancel(turn, ESCALATE_KIND)
         return True
     if action != "send" or conversation.step != "confirm":
         return False
-    await conversations.end(turn)
+    await conversations.end(turn, ESCALATE_KIND)
     return await _escalate(ctx, turn, participant, conversation.data)
 
 

@@ -66,14 +66,14 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
         return False
     t = turn.t
     if action == "cancel":
-        await conversations.cancel(turn)
+        await conversations.cancel(turn, KIND)
     elif action == "f" and conversation.step == "format" and value in messages.FORMAT_LABELS:
         if value == "language":
             conversations.advance(turn, conversation, "language")
             rows = [[(t._(messages.BUTTON_CANCEL), conversations.button(PREFIX, token, "cancel"))]]
             turn.reply(messages.format_ask_language(t), messages.inline(rows))
         else:
-            await conversations.end(turn)
+            await conversations.end(turn, KIND)
             await _record(ctx, turn, participant, value, None)
     else:
         return False
@@ -88,7 +88,7 @@ async def language(ctx: ServiceContext, turn: Turn, participant: Participant, te
     if len(text.strip()) > MAX_LANGUAGE:
         turn.reply(messages.too_long(turn.t))
         return True
-    await conversations.end(turn)
+    await conversations.end(turn, KIND)
     await _record(ctx, turn, participant, "language", text.strip())
     return True
 

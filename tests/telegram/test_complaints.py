@@ -436,3 +436,24 @@ async def test_a_caption_is_added_to_his_words(harness: Harness) -> None:
     [kept] = await harness.replies(user, before)
     summary = await harness.tap(user, kept, "Done")
     assert "Your words: He pushed me here." in (summary.text or "")
+
+
+async def test_a_complaint_draft_survives_reporting_an_absence_in_between(
+    harness: Harness,
+) -> None:
+    user = harness.sandbox.user(9016, "Sam")
+    await harness.enrol(user)
+    [first] = await harness.say(user, "/complaint")
+    persons = await harness.tap(user, first, "I was treated unfairly")
+    await harness.tap(user, persons, "Someone else")
+    [added] = await harness.say(user, "Part one of what happened.")
+    # He breaks off to report an absence, start to finish.
+    [sessions] = await harness.say(user, "/absence")
+    reasons = await harness.tap(user, sessions, "Thursday, 3 December 2026 at 18:00")
+    ask = await harness.tap(user, reasons, "Work")
+    [summary] = await harness.say(user, "Shift")
+    await harness.tap(user, summary, "Send it")
+    assert ask is not None
+    # Back to the complaint: its buttons still work and his words are all there.
+    done = await harness.tap(user, added, "Done")
+    assert "Your words: Part one of what happened." in (done.text or "")
