@@ -139,6 +139,22 @@ async def stored_bot_username(core: Core) -> str | None:
 
 
 @contextlib.asynccontextmanager
+async def running_web(core: Core) -> AsyncIterator[str]:
+    """Serve the staff dashboard on `COMPANION_WEB_LISTEN` until the block exits."""
+    from handlers.web.app import make_web_app
+
+    host, port = core.settings.web_host_port()
+    runner = web.AppRunner(make_web_app(core.services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        yield core.settings.web_base_url
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
 async def running_bot(
     core: Core,
     *,
@@ -228,12 +244,19 @@ def webhook_app(
     return app
 
 
-async def serve_forever(core: Core, **options: Any) -> None:
-    """Run until SIGINT or SIGTERM."""
+async def serve_forever(
+    core: Core, *, bot: bool = True, web_dashboard: bool = True, **options: Any
+) -> None:
+    """Run the bot and/or the dashboard until SIGINT or SIGTERM."""
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
-    async with running_bot(core, **options) as application:
-        log.info("bot @%s is running; press Ctrl+C to stop", application.bot.username)
+    async with contextlib.AsyncExitStack() as stack:
+        if web_dashboard:
+            url = await stack.enter_async_context(running_web(core))
+            log.info("staff dashboard at %s", url)
+        if bot:
+            application = await stack.enter_async_context(running_bot(core, **options))
+            log.info("bot @%s is running; press Ctrl+C to stop", application.bot.username)
         await stopped.wait()

@@ -28,7 +28,7 @@ from bot.domain.attendance import AttendanceSummary
 from bot.domain.errors import DomainError
 from bot.domain.roles import Role
 from bot.domain.schedule import parse_clock_time, parse_iso_date
-from bot.services import absence_review, admin, complaint_review, format_requests
+from bot.services import absence_review, admin, complaint_review, format_requests, staff_auth
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -115,11 +115,19 @@ def main(verbose: bool) -> None:
     show_default=True,
     help="Apply database migrations before starting.",
 )
+@click.option(
+    "--web/--no-web",
+    default=True,
+    show_default=True,
+    help="Also serve the staff dashboard on COMPANION_WEB_LISTEN.",
+)
 @friendly_errors
-def run(webhook_url: str | None, listen: str, port: int, migrate: bool) -> None:
-    """Run the bot: long polling by default, or a webhook server with --webhook-url."""
+def run(webhook_url: str | None, listen: str, port: int, migrate: bool, web: bool) -> None:
+    """Run the bot (long polling, or a webhook server with --webhook-url) and the dashboard."""
     settings = load_settings()
     settings.require_bot_token()
+    if web:
+        settings.web_host_port()
     load_profile(settings.profile_path)
 
     async def main() -> None:
@@ -127,7 +135,25 @@ def run(webhook_url: str | None, listen: str, port: int, migrate: bool) -> None:
             if migrate:
                 await upgrade(core.engine)
             await _require_migrated(core)
-            await serve_forever(core, webhook_url=webhook_url, listen=listen, port=port)
+            await serve_forever(
+                core, web_dashboard=web, webhook_url=webhook_url, listen=listen, port=port
+            )
+
+    _run(main())
+
+
+@main.command("web")
+@friendly_errors
+def web_only() -> None:
+    """Serve only the staff dashboard (on COMPANION_WEB_LISTEN, default 127.0.0.1:8080)."""
+    settings = load_settings()
+    settings.web_host_port()
+    load_profile(settings.profile_path)
+
+    async def main() -> None:
+        async with core_from(settings) as core:
+            await _require_migrated(core)
+            await serve_forever(core, bot=False)
 
     _run(main())
 
@@ -213,11 +239,44 @@ def staff() -> None:
 @json_option
 @friendly_errors
 def staff_add(email: str, name: str, role: str, phone: str | None, as_json: bool) -> None:
-    """Add a member of staff."""
-    view = _with_core(
-        lambda core: admin.add_staff(core.services, _actor(), email, name, role, phone)
+    """Add a member of staff; prints a one-time link to set their dashboard password."""
+
+    async def body(core: Core) -> tuple[admin.StaffView, str]:
+        view = await admin.add_staff(core.services, _actor(), email, name, role, phone)
+        token, _expires = await staff_auth.issue_password_link(core.services, _actor(), email)
+        return view, f"{core.settings.web_base_url}/set-password/{token}"
+
+    view, link = _with_core(body)
+    _emit(
+        as_json,
+        {**dataclasses.asdict(view), "password_link": link},
+        f"Added {view.name} <{view.email}> as {view.role} (id {view.id}).\n"
+        f"Dashboard password link (works once, for 24 hours): {link}",
     )
-    _emit(as_json, view, f"Added {view.name} <{view.email}> as {view.role} (id {view.id}).")
+
+
+@staff.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--new-second-factor", is_flag=True, help="Also make them set up the TOTP code again."
+)
+@json_option
+@friendly_errors
+def staff_reset_password(email: str, new_second_factor: bool, as_json: bool) -> None:
+    """A new one-time link to set a dashboard password; their sessions end now."""
+
+    async def body(core: Core) -> str:
+        token, _expires = await staff_auth.issue_password_link(
+            core.services, _actor(), email, reset_second_factor=new_second_factor
+        )
+        return f"{core.settings.web_base_url}/set-password/{token}"
+
+    link = _with_core(body)
+    _emit(
+        as_json,
+        {"email": email, "password_link": link},
+        f"Password link (works once, for 24 hours): {link}",
+    )
 
 
 @staff.command("list")

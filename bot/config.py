@@ -216,6 +216,21 @@ class Settings:
     webhook_secret: str | None
     bot_username: str | None
     data_dir: Path
+    # The staff dashboard: where it listens, and the address staff reach it at (for links).
+    web_listen: str = "127.0.0.1:8080"
+    web_url: str | None = None
+
+    @property
+    def web_base_url(self) -> str:
+        return (self.web_url or f"http://{self.web_listen}").rstrip("/")
+
+    def web_host_port(self) -> tuple[str, int]:
+        host, _, port = self.web_listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(
+                f"COMPANION_WEB_LISTEN must look like 127.0.0.1:8080 (found {self.web_listen!r})."
+            )
+        return host.strip("[]"), int(port)
 
     def require_bot_token(self) -> str:
         if not self.bot_token:
@@ -238,6 +253,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=env.get("COMPANION_WEBHOOK_SECRET") or None,
         bot_username=(env.get("COMPANION_BOT_USERNAME") or "").lstrip("@") or None,
         data_dir=data_dir,
+        web_listen=env.get("COMPANION_WEB_LISTEN") or "127.0.0.1:8080",
+        web_url=env.get("COMPANION_WEB_URL") or None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,6 +74,13 @@ def profile() -> Profile:
 def clock() -> FakeClock:
     # A Tuesday morning, before the test cohort's first session.
     return FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:

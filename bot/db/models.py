@@ -98,8 +98,57 @@ class Staff(Base):
     # Where notices about his caseload go, once he has linked Telegram with a staff code.
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The TOTP second factor: confirmed once he has typed a code from his app.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None]
+    # The last 30-second step a code was accepted for, so a code works only once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffToken(Base):
+    """A one-time link for a member of staff to set a password (stored only as a hash)."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A dashboard session, kept on the server; the browser holds only a random id."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # None until the password is right; `second_factor_at` once the TOTP code is too.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    second_factor_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class SignInAttempt(Base):
+    """A sign-in try, kept to slow down guessing per account and per address."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_email_at", "email", "at"),
+        Index("ix_sign_in_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    succeeded: Mapped[bool] = mapped_column(Boolean)
 
 
 class Cohort(Base):

@@ -10,3 +10,14 @@ class Role(enum.StrEnum):
     CHIEF_OFFICER = "chief_officer"
     CONTRACTS_OFFICER = "contracts_officer"
     ADMIN = "admin"
+
+
+def can_see_caseload(staff_id: int, role: Role, offender_manager_id: int) -> bool:
+    """Absence reports and sick notes: his own Offender Manager, and admins."""
+    if role is Role.ADMIN:
+        return True
+    return role is Role.OFFENDER_MANAGER and staff_id == offender_manager_id
+
+
+def can_handle_format_requests(role: Role) -> bool:
+    return role in (Role.CONTRACTS_OFFICER, Role.ADMIN)

@@ -18,10 +18,12 @@ from bot.db.models import AbsenceReport, Attachment, Attendance, Participant
 from bot.domain.absence import AbsenceStatus, Decision, decide
 from bot.domain.attendance import Outcome
 from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.roles import can_see_caseload
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     flag_restart_if_needed,
     participant_translator,
+    staff_by_email,
     tell_participant,
 )
 
@@ -73,15 +75,63 @@ async def list_absences(
     return sorted(views, key=lambda v: v.session_starts_at)
 
 
+@dataclass(frozen=True, slots=True)
+class AttachmentView:
+    id: int
+    file_name: str
+    mime_type: str
+    size: int | None
+    received_at: datetime  # local time
+    fetched: bool
+
+
+async def show_absence(
+    ctx: ServiceContext, viewer_email: str, absence_id: int
+) -> tuple[AbsenceView, list[AttachmentView]]:
+    """One report and its files, for his Offender Manager (or an admin); audited."""
+    async with ctx.uow() as session:
+        report = await _report(session, absence_id, viewer_email)
+        files = list(
+            await session.scalars(
+                select(Attachment).where(Attachment.absence_id == report.id).order_by(Attachment.id)
+            )
+        )
+        view = _view(ctx, report, len(files))
+        viewer = await staff_by_email(session, viewer_email)
+        audit(session, f"staff:{viewer.id}", "absence.view", f"absence:{report.id}")
+        await session.commit()
+    zone = ctx.profile.zone
+    return view, [
+        AttachmentView(
+            f.id,
+            f.file_name,
+            f.mime_type,
+            f.size,
+            f.received_at.astimezone(zone),
+            f.fetched_at is not None,
+        )
+        for f in files
+    ]
+
+
 async def decide_absence(
-    ctx: ServiceContext, actor: str, absence_id: int, decision: Decision, message: str | None
+    ctx: ServiceContext,
+    actor: str,
+    absence_id: int,
+    decision: Decision,
+    message: str | None,
+    *,
+    viewer_email: str | None = None,
 ) -> AbsenceView:
-    """Record the Offender Manager's decision, the attendance outcome it means, and tell him."""
+    """Record the Offender Manager's decision, the attendance outcome it means, and tell him.
+
+    With `viewer_email` (the dashboard), only his Offender Manager or an admin may decide.
+    """
     message = (message or "").strip() or None
     if message is not None and len(message) > MAX_DECISION_MESSAGE:
         raise InvalidInput(f"The message is too long: at most {MAX_DECISION_MESSAGE} characters.")
     async with ctx.uow() as session:
-        report = await _report(session, absence_id)
+        report = await _report(session, absence_id, viewer_email)
         report.status = decide(report.status, decision)
         now = ctx.now()
         report.decided_at, report.decided_by, report.decision_message = now, actor, message
@@ -115,11 +165,11 @@ async def decide_absence(
 
 
 async def mark_certificate_received(
-    ctx: ServiceContext, actor: str, absence_id: int
+    ctx: ServiceContext, actor: str, absence_id: int, *, viewer_email: str | None = None
 ) -> AbsenceView:
     """The Offender Manager has the sick note: reminders stop and he is thanked."""
     async with ctx.uow() as session:
-        report = await _report(session, absence_id)
+        report = await _report(session, absence_id, viewer_email)
         if report.self_certificate_due is None:
             raise Conflict(f"Absence {absence_id} is not for illness, so it needs no sick note.")
         if report.certificate_received_at is not None:
@@ -144,10 +194,18 @@ _LOAD = (
 )
 
 
-async def _report(session: AsyncSession, absence_id: int) -> AbsenceReport:
+async def _report(
+    session: AsyncSession, absence_id: int, viewer_email: str | None = None
+) -> AbsenceReport:
+    """The report; when a viewer is named, only if it is in their caseload (else as if it
+    did not exist)."""
     report = await session.scalar(
         select(AbsenceReport).where(AbsenceReport.id == absence_id).options(*_LOAD)
     )
+    if report is not None and viewer_email is not None:
+        viewer = await staff_by_email(session, viewer_email)
+        if not can_see_caseload(viewer.id, viewer.role, report.participant.offender_manager_id):
+            report = None
     if report is None:
         raise NotFound(f"There is no absence report {absence_id}.")
     return report

@@ -31,6 +31,7 @@ from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     notify_staff,
     participant_translator,
+    staff_by_email,
     staff_translator,
     tell_participant,
 )
@@ -77,7 +78,7 @@ async def list_complaints(
 ) -> list[ComplaintView]:
     """What this member of staff may see, soonest reply due first."""
     async with ctx.uow() as session:
-        viewer = await _viewer(session, viewer_email)
+        viewer = await staff_by_email(session, viewer_email)
         query = select(Complaint).options(*_LOAD).order_by(Complaint.reply_due, Complaint.id)
         if not include_closed:
             query = query.where(Complaint.status != rules.Status.CLOSED)
@@ -94,7 +95,7 @@ async def list_complaints(
 
 async def show_complaint(ctx: ServiceContext, viewer_email: str, reference: str) -> ComplaintView:
     async with ctx.uow() as session:
-        viewer = await _viewer(session, viewer_email)
+        viewer = await staff_by_email(session, viewer_email)
         complaint = await _visible(session, viewer, reference)
         audit(session, f"staff:{viewer.id}", "complaint.view", f"complaint:{complaint.id}")
         today = ctx.now().astimezone(ctx.profile.zone).date()
@@ -106,7 +107,7 @@ async def show_complaint(ctx: ServiceContext, viewer_email: str, reference: str)
 async def acknowledge(ctx: ServiceContext, viewer_email: str, reference: str) -> ComplaintView:
     """Tell him his complaint has been read, and by when he will hear back."""
     async with ctx.uow() as session:
-        viewer = await _viewer(session, viewer_email)
+        viewer = await staff_by_email(session, viewer_email)
         complaint = await _visible(session, viewer, reference)
         complaint.status = rules.acknowledge(complaint.status)
         now = ctx.now()
@@ -138,7 +139,7 @@ async def reply(
     if len(message) > MAX_REPLY:
         raise InvalidInput(f"The reply is too long: at most {MAX_REPLY} characters.")
     async with ctx.uow() as session:
-        viewer = await _viewer(session, viewer_email)
+        viewer = await staff_by_email(session, viewer_email)
         complaint = await _visible(session, viewer, reference)
         complaint.status = rules.reply(complaint.status, complaint.stage, close)
         close = complaint.status is rules.Status.CLOSED
@@ -240,13 +241,6 @@ _LOAD = (
     selectinload(Complaint.participant).selectinload(Participant.offender_manager),
     selectinload(Complaint.entries),
 )
-
-
-async def _viewer(session: AsyncSession, email: str) -> Staff:
-    staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None or not staff.active:
-        raise NotFound(f"There is no active member of staff with email {email}.")
-    return staff
 
 
 async def _visible(session: AsyncSession, viewer: Staff, reference: str) -> Complaint:

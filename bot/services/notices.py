@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.db.models import Participant, Staff, TelegramLink
+from bot.domain.errors import NotFound
 from bot.i18n import Translator
 from bot.services.context import ServiceContext, audit, queue_message
 from bot.services.progress import load_summary
@@ -103,3 +104,11 @@ async def flag_restart_if_needed(
         missed=summary.sessions_missed,
     )
     return True
+
+
+async def staff_by_email(session: AsyncSession, email: str) -> Staff:
+    """An active member of staff, or NotFound."""
+    staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None or not staff.active:
+        raise NotFound(f"There is no active member of staff with email {email}.")
+    return staff

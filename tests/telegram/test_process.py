@@ -8,9 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.sandbox.server import BotApiSandbox
+from tests.conftest import free_port
 from tests.telegram.conftest import TOKEN, _spec
 
 
@@ -18,12 +20,14 @@ async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path
     spec = _spec()
     if spec is None:
         pytest.skip("../shared/telegram/api.json is absent: Bot API spec checks cannot run")
+    web_port = free_port()
     async with BotApiSandbox(TOKEN, spec=spec, bot_username="companion_test_bot") as sandbox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
         env.update(
             COMPANION_BOT_TOKEN=TOKEN,
             COMPANION_BOT_API_URL=sandbox.url,
             COMPANION_DATA_DIR=str(tmp_path),
+            COMPANION_WEB_LISTEN=f"127.0.0.1:{web_port}",
         )
         process = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).with_name("companion")),
@@ -50,6 +54,11 @@ async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path
                 "format",
                 "help",
             ]
+            # The staff dashboard runs in the same process.
+            url = f"http://127.0.0.1:{web_port}/sign-in"
+            async with aiohttp.ClientSession() as http, http.get(url) as page:
+                assert page.status == 200
+                assert "<h1>Sign in</h1>" in await page.text()
         finally:
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.wait_for(process.communicate(), timeout=30)

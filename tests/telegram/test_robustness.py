@@ -1,6 +1,5 @@
 """Bad input gets a polite answer and changes nothing; duplicates do nothing twice."""
 
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -9,7 +8,7 @@ from sqlalchemy import func, select
 from bot.app import WEBHOOK_SECRET_HEADER
 from bot.config import Profile
 from bot.db.models import OutboxMessage, ProcessedUpdate
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, free_port
 from tests.telegram.conftest import Harness, running_harness
 
 
@@ -83,7 +82,7 @@ async def test_stale_inline_button_is_answered(harness: Harness) -> None:
 async def test_webhook_mode_accepts_the_right_secret_and_rejects_a_wrong_one(
     database_url: str, profile: Profile, clock: FakeClock, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/updates"
     async with running_harness(
         database_url,
@@ -120,10 +119,3 @@ async def test_webhook_mode_accepts_the_right_secret_and_rejects_a_wrong_one(
         assert harness.sandbox.messages_to(3008) == []
         async with harness.core.services.uow() as session:
             assert await session.get(ProcessedUpdate, 999_999) is None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

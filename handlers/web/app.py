@@ -1,0 +1,181 @@
+"""The staff dashboard: aiohttp with server-rendered Jinja2 pages, no JavaScript needed.
+
+Every request passes three middlewares, in order: security headers (strict CSP, no-store),
+the session (from the cookie, resumed or refused) and CSRF (every POST). Views call the same
+services as the CLI and map rule errors to a message or an HTTP status.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bot.services import staff_auth
+from bot.services.context import ServiceContext
+from bot.services.staff_auth import SignedIn
+
+HERE = Path(__file__).parent
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SERVICES = web.AppKey("services", ServiceContext)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+# Who is using this request's session: None before signing in.
+SIGNED_IN: web.RequestKey[SignedIn | None] = web.RequestKey("signed_in")
+
+# Pages that work before signing in (each still needs the CSRF token on POST).
+PUBLIC = ("/sign-in", "/set-password/", "/static/", "/healthz")
+# Pages for someone whose password was right but whose TOTP code is still to come.
+SECOND_FACTOR = ("/sign-in/code", "/sign-in/set-up", "/sign-out")
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def make_web_app(services: ServiceContext) -> web.Application:
+    from handlers.web import queue, sign_in
+
+    app = web.Application(
+        middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
+    )
+    app[SERVICES] = services
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    app.router.add_static("/static/", HERE / "static")
+    app.router.add_get("/healthz", _healthz)
+    sign_in.add_routes(app)
+    queue.add_routes(app)
+    return app
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    signed_in = request.get(SIGNED_IN)
+    html = (
+        request.app[TEMPLATES]
+        .get_template(template)
+        .render(
+            signed_in=signed_in,
+            csrf_token=signed_in.csrf_token if signed_in else "",
+            **context,
+        )
+    )
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+def signed_in(request: web.Request) -> SignedIn:
+    """The fully signed-in member of staff (the middleware let only them through)."""
+    value = request[SIGNED_IN]
+    assert value is not None  # noqa: S101 - the session middleware let only them through
+    return value
+
+
+def services(request: web.Request) -> ServiceContext:
+    return request.app[SERVICES]
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+# --- cookies ---------------------------------------------------------------------------------
+
+
+def _local_plain_http(request: web.Request) -> bool:
+    """Plain http on this machine only (development, the demo): the cookie cannot be Secure."""
+    if request.secure:
+        return False
+    host = request.host.rsplit(":", 1)[0].strip("[]")
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_name(request: web.Request) -> str:
+    return "companion_session" if _local_plain_http(request) else "__Host-companion_session"
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(
+        cookie_name(request),
+        token,
+        path="/",
+        httponly=True,
+        secure=not _local_plain_http(request),
+        samesite="Strict",
+    )
+
+
+def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    response.del_cookie(
+        cookie_name(request), path="/", secure=not _local_plain_http(request), samesite="Strict"
+    )
+
+
+# --- middlewares -----------------------------------------------------------------------------
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        response = error
+    headers = response.headers
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if not request.path.startswith("/static/"):
+        # Pages carry personal data: never kept by the browser or a proxy.
+        headers["Cache-Control"] = "no-store"
+    if request.secure:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+@web.middleware
+async def _session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resume the session from the cookie; send anyone not signed in to the sign-in page."""
+    ctx = request.app[SERVICES]
+    current = await staff_auth.resume(ctx, request.cookies.get(cookie_name(request)))
+    request[SIGNED_IN] = current
+    path = request.path
+    if path.startswith(PUBLIC) and not path.startswith(SECOND_FACTOR):
+        return await handler(request)
+    if current is None or current.staff_id is None:
+        raise web.HTTPSeeOther("/sign-in")
+    if not current.complete and not path.startswith(SECOND_FACTOR):
+        raise web.HTTPSeeOther("/sign-in/set-up" if current.needs_totp_setup else "/sign-in/code")
+    return await handler(request)
+
+
+@web.middleware
+async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No state change without the session's own token (and no state change on GET)."""
+    if request.method == "POST":
+        form = await request.post()
+        current = request.get(SIGNED_IN)
+        given = form.get("csrf_token")
+        if current is None or not staff_auth.csrf_matches(
+            current, given if isinstance(given, str) else None
+        ):
+            raise web.HTTPForbidden(text="This form has expired. Go back, reload and try again.")
+    return await handler(request)

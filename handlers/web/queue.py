@@ -1,0 +1,290 @@
+"""The queue (what is due from me today) and the item pages staff answer from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from aiohttp import web
+
+from bot.domain.absence import Decision
+from bot.domain.errors import DomainError, NotFound
+from bot.domain.roles import Role, can_handle_format_requests
+from bot.services import absence_review, complaint_review, format_requests, staff_files
+from bot.services.context import ServiceContext
+from handlers.web.app import render, services, signed_in
+
+CASELOAD_ROLES = (Role.OFFENDER_MANAGER, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    kind: str  # "absence", "complaint", "format"
+    title: str
+    reference: str
+    first_name: str
+    status: str
+    due: date | None
+    due_label: str
+    overdue: bool
+    url: str
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", show_queue)
+    app.router.add_get("/absences/{id:\\d+}", show_absence)
+    app.router.add_post("/absences/{id:\\d+}/decide", decide_absence)
+    app.router.add_post("/absences/{id:\\d+}/sick-note", sick_note_received)
+    app.router.add_get("/complaints/{reference}", show_complaint)
+    app.router.add_post("/complaints/{reference}/acknowledge", acknowledge_complaint)
+    app.router.add_post("/complaints/{reference}/reply", reply_complaint)
+    app.router.add_get("/format-requests/{id:\\d+}", show_format_request)
+    app.router.add_post("/format-requests/{id:\\d+}/done", format_request_done)
+    app.router.add_get("/files/{id:\\d+}", download_file)
+
+
+def due_label(ctx: ServiceContext, due: date | None) -> tuple[str, bool]:
+    """ "due today", "due in 3 working days", "2 working days overdue"; and whether late."""
+    if due is None:
+        return "", False
+    today = ctx.now().astimezone(ctx.profile.zone).date()
+    days = ctx.profile.working_calendar().working_days_between(today, due)
+    if due == today:
+        return "due today", False
+    if due > today:
+        return ("due in 1 working day" if days == 1 else f"due in {days} working days"), False
+    late = max(1, -days)
+    return ("1 working day overdue" if late == 1 else f"{late} working days overdue"), True
+
+
+async def show_queue(request: web.Request) -> web.Response:
+    ctx, me = services(request), signed_in(request)
+    assert me.email is not None and me.role is not None  # noqa: S101 - signed in
+    items: list[QueueItem] = []
+    if me.role in CASELOAD_ROLES:
+        own = None if me.role is Role.ADMIN else me.email
+        for a in await absence_review.list_absences(ctx, pending_only=True, offender_manager=own):
+            due = a.sick_note_due if a.status != "reported" else a.session_starts_at.date()
+            label, late = due_label(ctx, due)
+            title = "Absence to decide" if a.status == "reported" else "Sick note to check"
+            items.append(
+                QueueItem(
+                    "absence",
+                    title,
+                    f"#{a.id}",
+                    a.first_name,
+                    a.status,
+                    due,
+                    label,
+                    late,
+                    f"/absences/{a.id}",
+                )
+            )
+    for c in await complaint_review.list_complaints(ctx, me.email):
+        label, late = due_label(ctx, c.reply_due)
+        items.append(
+            QueueItem(
+                "complaint",
+                f"Complaint, stage {c.stage}",
+                c.reference,
+                c.first_name,
+                c.status,
+                c.reply_due,
+                label,
+                late or c.overdue,
+                f"/complaints/{c.reference}",
+            )
+        )
+    if can_handle_format_requests(me.role):
+        for f in await format_requests.list_requests(ctx):
+            items.append(
+                QueueItem(
+                    "format",
+                    "Another language or format",
+                    f.reference,
+                    f.first_name,
+                    "waiting",
+                    None,
+                    "",
+                    False,
+                    f"/format-requests/{f.id}",
+                )
+            )
+    kind = request.query.get("type")
+    if kind:
+        items = [i for i in items if i.kind == kind]
+    if "overdue" in request.query:
+        items = [i for i in items if i.overdue]
+    items.sort(key=lambda i: (i.due is None, i.due or date.max, i.reference))
+    counts = {
+        "all": len(items),
+        "overdue": sum(1 for i in items if i.overdue),
+    }
+    return render(request, "queue.html", items=items, counts=counts, kind=kind or "")
+
+
+def _absence_id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+async def show_absence(request: web.Request, error: str | None = None) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    try:
+        view, files = await absence_review.show_absence(
+            services(request), me.email, _absence_id(request)
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    label, late = due_label(services(request), view.sick_note_due)
+    return render(
+        request,
+        "absence.html",
+        status=400 if error else 200,
+        item=view,
+        files=files,
+        due_label=label,
+        late=late,
+        error=error,
+    )
+
+
+async def decide_absence(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    form = await request.post()
+    try:
+        decision = Decision(str(form.get("decision", "")))
+    except ValueError:
+        return await show_absence(request, "Choose acceptable or not acceptable.")
+    try:
+        await absence_review.decide_absence(
+            services(request),
+            f"staff:{me.staff_id}",
+            _absence_id(request),
+            decision,
+            str(form.get("message", "")),
+            viewer_email=me.email,
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_absence(request, str(problem))
+    raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+
+
+async def sick_note_received(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    try:
+        await absence_review.mark_certificate_received(
+            services(request), f"staff:{me.staff_id}", _absence_id(request), viewer_email=me.email
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_absence(request, str(problem))
+    raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+
+
+async def show_complaint(request: web.Request, error: str | None = None) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    try:
+        view = await complaint_review.show_complaint(
+            services(request), me.email, request.match_info["reference"]
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    label, late = due_label(services(request), view.reply_due)
+    return render(
+        request,
+        "complaint.html",
+        status=400 if error else 200,
+        item=view,
+        due_label=label,
+        late=late or view.overdue,
+        error=error,
+    )
+
+
+async def acknowledge_complaint(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    reference = request.match_info["reference"]
+    try:
+        await complaint_review.acknowledge(services(request), me.email, reference)
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_complaint(request, str(problem))
+    raise web.HTTPSeeOther(f"/complaints/{reference}")
+
+
+async def reply_complaint(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    reference = request.match_info["reference"]
+    form = await request.post()
+    try:
+        await complaint_review.reply(
+            services(request),
+            me.email,
+            reference,
+            str(form.get("message", "")),
+            close=form.get("close") == "yes",
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_complaint(request, str(problem))
+    raise web.HTTPSeeOther(f"/complaints/{reference}")
+
+
+async def show_format_request(request: web.Request, error: str | None = None) -> web.Response:
+    me = signed_in(request)
+    if me.role is None or not can_handle_format_requests(me.role):
+        raise web.HTTPNotFound(text="There is no such request in your queue.")
+    request_id = int(request.match_info["id"])
+    found = [
+        r
+        for r in await format_requests.list_requests(services(request), include_done=True)
+        if r.id == request_id
+    ]
+    if not found:
+        raise web.HTTPNotFound(text="There is no such request in your queue.")
+    return render(
+        request, "format_request.html", status=400 if error else 200, item=found[0], error=error
+    )
+
+
+async def format_request_done(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    if me.role is None or not can_handle_format_requests(me.role):
+        raise web.HTTPNotFound(text="There is no such request in your queue.")
+    form = await request.post()
+    request_id = int(request.match_info["id"])
+    try:
+        await format_requests.mark_done(
+            services(request), f"staff:{me.staff_id}", request_id, str(form.get("message", ""))
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_format_request(request, str(problem))
+    raise web.HTTPSeeOther(f"/format-requests/{request_id}")
+
+
+async def download_file(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    try:
+        file = await staff_files.download(
+            services(request), me.email, int(request.match_info["id"])
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    safe_name = "".join(ch for ch in file.file_name if ch.isalnum() or ch in "._-") or "file"
+    return web.Response(
+        body=file.content,
+        content_type=file.mime_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
+    )
