@@ -64,7 +64,10 @@ async def show_queue(request: web.Request) -> web.Response:
     if me.role in CASELOAD_ROLES:
         own = None if me.role is Role.ADMIN else me.email
         for a in await absence_review.list_absences(ctx, pending_only=True, offender_manager=own):
-            due = a.sick_note_due if a.status != "reported" else a.session_starts_at.date()
+            # A missing sick note has a real deadline; otherwise the session date is the
+            # best measure of how long he has been waiting for a decision.
+            waiting_for_note = a.sick_note_due is not None and a.certificate_received_at is None
+            due = a.sick_note_due if waiting_for_note else a.session_starts_at.date()
             label, late = due_label(ctx, due)
             title = "Absence to decide" if a.status == "reported" else "Sick note to check"
             items.append(
