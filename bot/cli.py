@@ -255,6 +255,24 @@ def staff_add(email: str, name: str, role: str, phone: str | None, as_json: bool
     )
 
 
+@staff.command("disable")
+@click.argument("email")
+@friendly_errors
+def staff_disable(email: str) -> None:
+    """Disable an account: no sign-in, sessions ended, no notices."""
+    _with_core(lambda core: admin.set_staff_active(core.services, _actor(), email, False))
+    click.echo(f"Disabled {email}.")
+
+
+@staff.command("enable")
+@click.argument("email")
+@friendly_errors
+def staff_enable(email: str) -> None:
+    """Enable a disabled account again."""
+    _with_core(lambda core: admin.set_staff_active(core.services, _actor(), email, True))
+    click.echo(f"Enabled {email}.")
+
+
 @staff.command("reset-password")
 @click.argument("email")
 @click.option(

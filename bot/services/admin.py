@@ -122,6 +122,20 @@ async def add_staff(
     return StaffView(staff.id, staff.email, staff.name, staff.role.value, staff.phone)
 
 
+async def set_staff_active(ctx: ServiceContext, actor: str, email: str, active: bool) -> StaffView:
+    """Disable (or re-enable) an account. A disabled one cannot sign in, its dashboard
+    sessions end at their next request, and it gets no notices."""
+    async with ctx.uow() as session:
+        staff = await _staff(session, email)
+        if staff.active == active:
+            state = "active" if active else "disabled"
+            raise Conflict(f"{staff.email} is already {state}.")
+        staff.active = active
+        audit(session, actor, "staff.enable" if active else "staff.disable", f"staff:{staff.id}")
+        await session.commit()
+    return StaffView(staff.id, staff.email, staff.name, staff.role.value, staff.phone)
+
+
 async def add_cohort(
     ctx: ServiceContext,
     actor: str,

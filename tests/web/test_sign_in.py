@@ -207,3 +207,41 @@ async def test_a_password_link_works_once(dashboard: Dashboard) -> None:
         assert done.headers["Location"] == "/sign-in?password-set"
         again = await browser.get(f"/set-password/{token}")
         assert again.status == 404
+
+
+async def test_disabling_an_account_ends_its_sessions(dashboard: Dashboard) -> None:
+    from bot.services import admin
+
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+        assert (await browser.get("/", allow_redirects=False)).status == 200
+        await admin.set_staff_active(dashboard.core.services, "cli:t", OM, False)
+        assert (await browser.get("/", allow_redirects=False)).headers["Location"] == "/sign-in"
+        page = await browser.get("/sign-in")
+        refused = await browser.post(
+            "/sign-in",
+            data={"csrf_token": csrf(await page.text()), "email": OM, "password": PASSWORD},
+        )
+        assert refused.status == 401
+
+
+async def test_wrong_tries_from_one_address_are_throttled_across_accounts(
+    dashboard: Dashboard,
+) -> None:
+    async with dashboard.client() as browser:
+        for n in range(20):
+            page = await browser.get("/sign-in")
+            await browser.post(
+                "/sign-in",
+                data={
+                    "csrf_token": csrf(await page.text()),
+                    "email": f"guess{n}@example.org",
+                    "password": "nope",
+                },
+            )
+        page = await browser.get("/sign-in")
+        right = await browser.post(
+            "/sign-in",
+            data={"csrf_token": csrf(await page.text()), "email": OM, "password": PASSWORD},
+        )
+        assert right.status == 401 and "Too many tries" in await right.text()
