@@ -21,3 +21,8 @@ def can_see_caseload(staff_id: int, role: Role, offender_manager_id: int) -> boo
 
 def can_handle_format_requests(role: Role) -> bool:
     return role in (Role.CONTRACTS_OFFICER, Role.ADMIN)
+
+
+def can_take_attendance(staff_id: int, role: Role, facilitator_ids: set[int]) -> bool:
+    """A cohort's register: the facilitators who run it, and admins."""
+    return role is Role.ADMIN or (role is Role.FACILITATOR and staff_id in facilitator_ids)

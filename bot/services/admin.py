@@ -33,10 +33,10 @@ from bot.domain.attendance import (
     check_session_number,
 )
 from bot.domain.errors import Conflict, InvalidInput, NotFound
-from bot.domain.roles import Role
+from bot.domain.roles import Role, can_take_attendance
 from bot.domain.schedule import plan_weekly_sessions
 from bot.services.context import ServiceContext, audit
-from bot.services.notices import flag_restart_if_needed
+from bot.services.notices import flag_restart_if_needed, staff_by_email
 from bot.services.progress import load_summary
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -369,47 +369,182 @@ async def record_attendance(
     async with ctx.uow() as session:
         participant = await _participant(session, reference)
         scheduled = _session_number(participant, session_number)
-        existing = await session.scalar(
-            select(Attendance).where(
-                Attendance.participant_id == participant.id,
-                Attendance.session_id == scheduled.id,
-            )
-        )
-        if existing is not None and not outcome.uses_catch_up:
-            caught_up = await session.scalar(
-                select(CatchUp.id).where(
-                    CatchUp.participant_id == participant.id, CatchUp.session_id == scheduled.id
-                )
-            )
-            if caught_up is not None:
-                raise Conflict(
-                    f"Session {session_number} already has a catch-up recorded, so it cannot be "
-                    "changed to attended."
-                )
-        previous = existing.outcome.value if existing is not None else None
-        if existing is None:
-            session.add(
-                Attendance(participant_id=participant.id, session_id=scheduled.id, outcome=outcome)
-            )
-        else:
-            existing.outcome = outcome
-            existing.recorded_at = ctx.now()
-        audit(
-            session,
-            actor,
-            "attendance.record",
-            f"participant:{participant.id}",
-            session=session_number,
-            outcome=outcome.value,
-            previous=previous,
-        )
-        await session.flush()
-        if outcome.uses_catch_up:
-            await flag_restart_if_needed(ctx, session, participant)
+        await _record_outcome(ctx, session, actor, participant, scheduled, outcome)
         summary = await load_summary(session, ctx.profile.rules, participant.id)
         await session.commit()
     ctx.on_outbox_written()
     return summary
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRow:
+    reference: str
+    first_name: str
+    outcome: Outcome | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRegister:
+    cohort_id: int
+    cohort: str
+    number: int
+    starts_at: datetime  # local time
+    started: bool
+    rows: list[RegisterRow]
+
+
+async def session_register(
+    ctx: ServiceContext, viewer_email: str, cohort_id: int, number: int
+) -> SessionRegister:
+    """Everyone in the cohort and what is recorded for them at this session."""
+    async with ctx.uow() as session:
+        cohort, scheduled = await _cohort_session(session, viewer_email, cohort_id, number)
+        participants = list(
+            await session.scalars(
+                select(Participant)
+                .where(Participant.cohort_id == cohort.id)
+                .order_by(Participant.name)
+            )
+        )
+        outcomes = dict(
+            (
+                await session.execute(
+                    select(Attendance.participant_id, Attendance.outcome).where(
+                        Attendance.session_id == scheduled.id
+                    )
+                )
+            ).all()
+        )
+    return SessionRegister(
+        cohort.id,
+        cohort.name,
+        number,
+        scheduled.starts_at.astimezone(ctx.profile.zone),
+        scheduled.starts_at <= ctx.now(),
+        [RegisterRow(p.reference, p.name, outcomes.get(p.id)) for p in participants],
+    )
+
+
+async def record_session(
+    ctx: ServiceContext,
+    viewer_email: str,
+    cohort_id: int,
+    number: int,
+    outcomes: dict[str, Outcome],
+) -> int:
+    """A whole session's attendance in one go (one transaction); returns how many changed."""
+    async with ctx.uow() as session:
+        cohort, scheduled = await _cohort_session(session, viewer_email, cohort_id, number)
+        if scheduled.starts_at > ctx.now():
+            raise InvalidInput(f"Session {number} has not started yet.")
+        viewer = await staff_by_email(session, viewer_email)
+        changed = 0
+        for reference, outcome in outcomes.items():
+            participant = await _participant(session, reference)
+            if participant.cohort_id != cohort.id:
+                raise NotFound(f"There is no participant {reference} in {cohort.name}.")
+            if await _record_outcome(
+                ctx, session, f"staff:{viewer.id}", participant, scheduled, outcome
+            ):
+                changed += 1
+        await session.commit()
+    ctx.on_outbox_written()
+    return changed
+
+
+async def _cohort_session(
+    session: AsyncSession, viewer_email: str, cohort_id: int, number: int
+) -> tuple[Cohort, ScheduledSession]:
+    """The cohort's session, if the viewer runs the cohort (or is an admin)."""
+    viewer = await staff_by_email(session, viewer_email)
+    cohort = await session.get(Cohort, cohort_id)
+    runs = set(
+        await session.scalars(
+            select(CohortStaff.staff_id).where(CohortStaff.cohort_id == cohort_id)
+        )
+    )
+    if cohort is None or not can_take_attendance(viewer.id, viewer.role, runs):
+        raise NotFound(f"There is no cohort {cohort_id} you run.")
+    scheduled = await session.scalar(
+        select(ScheduledSession).where(
+            ScheduledSession.cohort_id == cohort.id, ScheduledSession.number == number
+        )
+    )
+    if scheduled is None:
+        raise NotFound(f"Cohort {cohort.name} has no session {number}.")
+    return cohort, scheduled
+
+
+async def _record_outcome(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    actor: str,
+    participant: Participant,
+    scheduled: ScheduledSession,
+    outcome: Outcome,
+) -> bool:
+    """Record one outcome (audited); False when it was already so."""
+    existing = await session.scalar(
+        select(Attendance).where(
+            Attendance.participant_id == participant.id,
+            Attendance.session_id == scheduled.id,
+        )
+    )
+    if existing is not None and existing.outcome is outcome:
+        return False
+    if existing is not None and not outcome.uses_catch_up:
+        caught_up = await session.scalar(
+            select(CatchUp.id).where(
+                CatchUp.participant_id == participant.id, CatchUp.session_id == scheduled.id
+            )
+        )
+        if caught_up is not None:
+            raise Conflict(
+                f"Session {scheduled.number} already has a catch-up recorded for "
+                f"{participant.reference}, so it cannot be changed to attended."
+            )
+    previous = existing.outcome.value if existing is not None else None
+    if existing is None:
+        session.add(
+            Attendance(participant_id=participant.id, session_id=scheduled.id, outcome=outcome)
+        )
+    else:
+        existing.outcome = outcome
+        existing.recorded_at = ctx.now()
+    audit(
+        session,
+        actor,
+        "attendance.record",
+        f"participant:{participant.id}",
+        session=scheduled.number,
+        outcome=outcome.value,
+        previous=previous,
+    )
+    await session.flush()
+    if outcome.uses_catch_up:
+        await flag_restart_if_needed(ctx, session, participant)
+    return True
+
+
+async def cohorts_run_by(ctx: ServiceContext, viewer_email: str) -> list[CohortView]:
+    """The cohorts this person takes attendance for (all of them for an admin)."""
+    async with ctx.uow() as session:
+        viewer = await staff_by_email(session, viewer_email)
+        query = select(Cohort).order_by(Cohort.name).options(selectinload(Cohort.sessions))
+        if viewer.role is not Role.ADMIN:
+            query = query.join(CohortStaff, CohortStaff.cohort_id == Cohort.id).where(
+                CohortStaff.staff_id == viewer.id
+            )
+        zone = ctx.profile.zone
+        return [
+            CohortView(
+                c.id,
+                c.name,
+                c.venue,
+                [SessionView(s.number, s.starts_at.astimezone(zone), None) for s in c.sessions],
+            )
+            for c in await session.scalars(query)
+        ]
 
 
 async def record_catch_up(

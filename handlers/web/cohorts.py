@@ -1,0 +1,74 @@
+"""Cohorts and registers: facilitators (and admins) record a whole session in one form."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.domain.errors import DomainError, NotFound
+from bot.services import admin
+from handlers.web.app import render, services, signed_in
+
+# The register's choices, as the CLI names them.
+CHOICES = admin.ATTENDANCE_CHOICES
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/cohorts", show_cohorts)
+    app.router.add_get("/cohorts/{id:\\d+}/sessions/{number:\\d+}", show_register)
+    app.router.add_post("/cohorts/{id:\\d+}/sessions/{number:\\d+}", submit_register)
+
+
+def _email(request: web.Request) -> str:
+    email = signed_in(request).email
+    assert email is not None  # noqa: S101 - signed in
+    return email
+
+
+async def show_cohorts(request: web.Request) -> web.Response:
+    cohorts = await admin.cohorts_run_by(services(request), _email(request))
+    return render(request, "cohorts.html", cohorts=cohorts)
+
+
+async def show_register(
+    request: web.Request, error: str | None = None, notice: str | None = None
+) -> web.Response:
+    try:
+        register = await admin.session_register(
+            services(request),
+            _email(request),
+            int(request.match_info["id"]),
+            int(request.match_info["number"]),
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    return render(
+        request,
+        "register.html",
+        status=400 if error else 200,
+        register=register,
+        choices=CHOICES,
+        error=error,
+        notice=notice,
+    )
+
+
+async def submit_register(request: web.Request) -> web.Response:
+    form = await request.post()
+    outcomes = {}
+    for key, value in form.items():
+        if key.startswith("outcome-") and value in CHOICES:
+            outcomes[key.removeprefix("outcome-")] = CHOICES[str(value)]
+    try:
+        changed = await admin.record_session(
+            services(request),
+            _email(request),
+            int(request.match_info["id"]),
+            int(request.match_info["number"]),
+            outcomes,
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_register(request, error=str(problem))
+    notice = "Saved: nothing changed." if not changed else f"Saved: {changed} changed."
+    return await show_register(request, notice=notice)
