@@ -39,7 +39,7 @@ CSP = (
 
 
 def make_web_app(services: ServiceContext) -> web.Application:
-    from handlers.web import cohorts, queue, sign_in
+    from handlers.web import admin_pages, cohorts, queue, sign_in
 
     app = web.Application(
         middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
@@ -55,6 +55,7 @@ def make_web_app(services: ServiceContext) -> web.Application:
     sign_in.add_routes(app)
     queue.add_routes(app)
     cohorts.add_routes(app)
+    admin_pages.add_routes(app)
     return app
 
 

@@ -233,3 +233,20 @@ async def test_deadlines_read_as_working_days(dashboard: Dashboard) -> None:
         await dashboard.sign_in(browser, OM)
         late = await (await browser.get("/")).text()
         assert "2 working days overdue" in late and 'class="overdue"' in late
+
+
+async def test_the_audit_log_is_for_admins_and_shows_every_view(dashboard: Dashboard) -> None:
+    ids = await _world(dashboard)
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+        await browser.get(f"/absences/{ids['absence']}")
+        await browser.get(f"/files/{ids['file']}")
+        assert (await browser.get("/audit")).status == 404
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, ADMIN)
+        page = await (await browser.get("/audit?action=absence.view")).text()
+        assert f"absence:{ids['absence']}" in page
+        files = await (await browser.get("/audit?action=attachment")).text()
+        assert f"attachment:{ids['file']}" in files
+        everything = await (await browser.get("/audit")).text()
+        assert "staff.sign_in" in everything
