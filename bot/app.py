@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
@@ -29,6 +28,7 @@ from bot.db.models import AppState
 from bot.i18n import Catalogs
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
+from bot.services import admin
 from bot.services.chat import ChatService
 from bot.services.context import ServiceContext, system_clock
 from handlers.telegram import CompanionContext, register
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 # The only update kinds the handlers use; anything else is not even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-BOT_USERNAME_KEY = "bot_username"
 
 
 @dataclass
@@ -64,6 +63,8 @@ def build_core(settings: Settings, profile: Profile | None = None) -> Core:
         catalogs=Catalogs(),
         secret_key=settings.secret_key,
         clock=system_clock,
+        dashboard_url=settings.web_url,
+        bot_username=settings.bot_username,
     )
     return Core(settings, profile, engine, services, ChatService(services))
 
@@ -109,7 +110,7 @@ async def _announce_commands(
     """Learn our username (for enrolment links) and publish the command menu."""
     me = await application.bot.get_me()
     async with core.services.uow() as session:
-        await session.merge(AppState(key=BOT_USERNAME_KEY, value=me.username))
+        await session.merge(AppState(key=admin.BOT_USERNAME_KEY, value=me.username))
         await session.commit()
     t = core.services.catalogs.translator()
     await application.bot.set_my_commands(
@@ -129,13 +130,7 @@ async def _announce_commands(
 
 
 async def stored_bot_username(core: Core) -> str | None:
-    if core.settings.bot_username:
-        return core.settings.bot_username
-    async with core.services.uow() as session:
-        value: str | None = await session.scalar(
-            select(AppState.value).where(AppState.key == BOT_USERNAME_KEY)
-        )
-        return value
+    return await admin.bot_username(core.services)
 
 
 @contextlib.asynccontextmanager

@@ -893,7 +893,9 @@ def format_done(t: Translator, reference: str, words: str | None) -> str:
     return text
 
 
-def staff_new_item(t: Translator) -> str:
+def staff_new_item(t: Translator, dashboard_url: str | None) -> str:
+    if dashboard_url:
+        return t._("New item in your queue: {url}").format(url=dashboard_url)
     return t._("New item in your queue.")
 
 

@@ -80,3 +80,11 @@ def test_messages_fit_in_one_telegram_message() -> None:
 
 def test_example_profile_display_name_is_neutral() -> None:
     assert not SUBJECT.search(load_profile(EXAMPLE_PROFILE).programme.display_name)
+
+
+def test_a_staff_alert_links_the_dashboard_and_says_nothing_else() -> None:
+    t = Catalogs().translator("en")
+    assert messages.staff_new_item(t, None) == "New item in your queue."
+    assert messages.staff_new_item(t, "https://queue.example.org") == (
+        "New item in your queue: https://queue.example.org"
+    )

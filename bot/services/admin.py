@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.db.models import (
+    AppState,
     Attendance,
     CatchUp,
     CatchUpBooking,
@@ -39,6 +40,7 @@ from bot.services.context import ServiceContext, audit
 from bot.services.notices import flag_restart_if_needed, staff_by_email
 from bot.services.progress import load_summary
 
+BOT_USERNAME_KEY = "bot_username"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 
@@ -645,6 +647,22 @@ def _local_instant(wall_time: datetime, zone: ZoneInfo) -> datetime:
             "then. Choose another time."
         )
     return instant
+
+
+async def telegram_linked(ctx: ServiceContext, email: str) -> bool:
+    async with ctx.uow() as session:
+        return (await staff_by_email(session, email)).telegram_chat_id is not None
+
+
+async def bot_username(ctx: ServiceContext) -> str | None:
+    """For t.me links: the configured username, or the one the running bot learnt."""
+    if ctx.bot_username:
+        return ctx.bot_username
+    async with ctx.uow() as session:
+        value: str | None = await session.scalar(
+            select(AppState.value).where(AppState.key == BOT_USERNAME_KEY)
+        )
+        return value
 
 
 async def list_staff(ctx: ServiceContext) -> list[StaffView]:

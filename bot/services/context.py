@@ -26,6 +26,10 @@ class ServiceContext:
     catalogs: Catalogs
     secret_key: bytes
     clock: Callable[[], datetime] = system_clock
+    # Where staff reach the dashboard (for links in their Telegram alerts), if configured.
+    dashboard_url: str | None = None
+    # The bot's username when configured; otherwise learnt from Telegram (see bot_username).
+    bot_username: str | None = None
     # Called after a commit that queued outgoing messages, so the sender wakes at once.
     on_outbox_written: Callable[[], None] = field(default=lambda: None)
     # Called after a file he sent was recorded, so the fetcher downloads it at once.

@@ -68,7 +68,7 @@ def notify_staff(
     so the content stays in the queue.
     """
     if staff.active and staff.telegram_chat_id is not None:
-        notice = text or messages.staff_new_item(staff_translator(ctx))
+        notice = text or messages.staff_new_item(staff_translator(ctx), ctx.dashboard_url)
         queue_message(session, ctx.now(), staff.telegram_chat_id, notice)
 
 

@@ -245,3 +245,13 @@ async def test_wrong_tries_from_one_address_are_throttled_across_accounts(
             data={"csrf_token": csrf(await page.text()), "email": OM, "password": PASSWORD},
         )
         assert right.status == 401 and "Too many tries" in await right.text()
+
+
+async def test_staff_get_a_telegram_code_from_the_dashboard(dashboard: Dashboard) -> None:
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+        page = await browser.get("/telegram")
+        assert "alerts are off" in await page.text()
+        issued = await browser.post("/telegram", data={"csrf_token": csrf(await page.text())})
+        html = await issued.text()
+        assert "Send this to the bot in Telegram within 7 days: <code>/start " in html
