@@ -90,20 +90,43 @@ class Visibility:
     category: Category
 
 
-def can_see(staff_id: int, role: Role, complaint: Visibility) -> bool:
-    """Never the person it is about; otherwise by role (RULES.md, "Complaints and concerns")."""
-    if complaint.about_staff_id == staff_id:
-        return False
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which complaints one member of staff may see, as data: checked here for one
+    complaint (`admits`), and turned into a query by the services for a list."""
+
+    staff_id: int  # never a complaint about this person
+    everything: bool = False
+    stage: int | None = None  # every complaint at this stage
+    assigned_in: Role | None = None  # those assigned to them in this queue
+
+
+def scope_for(staff_id: int, role: Role) -> Scope | None:
+    """By role (RULES.md, "Complaints and concerns"); None when the role sees none."""
     if role is Role.ADMIN:
-        return True
+        return Scope(staff_id, everything=True)
     if role is Role.CHIEF_OFFICER:
-        return complaint.stage == 2
+        return Scope(staff_id, stage=2)
     if role is Role.SENIOR_PROBATION_OFFICER:
         # Stage 1 is theirs, and the SPO "can see" discrimination concerns too.
-        return complaint.stage == 1
+        return Scope(staff_id, stage=1)
     if role is Role.OFFENDER_MANAGER:
-        return complaint.queue is Role.OFFENDER_MANAGER and complaint.assignee_id == staff_id
-    return False
+        return Scope(staff_id, assigned_in=Role.OFFENDER_MANAGER)
+    return None
+
+
+def admits(scope: Scope, complaint: Visibility) -> bool:
+    if complaint.about_staff_id == scope.staff_id:
+        return False
+    if scope.everything or complaint.stage == scope.stage:
+        return True
+    return complaint.queue is scope.assigned_in and complaint.assignee_id == scope.staff_id
+
+
+def can_see(staff_id: int, role: Role, complaint: Visibility) -> bool:
+    """Never the person it is about; otherwise by role."""
+    scope = scope_for(staff_id, role)
+    return scope is not None and admits(scope, complaint)
 
 
 @dataclass(frozen=True, slots=True)
