@@ -7,12 +7,16 @@ services as the CLI and map rule errors to a message or an HTTP status.
 
 from __future__ import annotations
 
+import base64
+import io
 import ipaddress
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import qrcode
+import qrcode.image.svg
 from aiohttp import web
 
 from bot.services import staff_auth
@@ -39,7 +43,7 @@ CSP = (
 
 
 def make_web_app(services: ServiceContext) -> web.Application:
-    from handlers.web import admin_pages, cohorts, queue, sign_in
+    from handlers.web import admin_pages, cohorts, participants, queue, sign_in
 
     app = web.Application(
         middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
@@ -56,6 +60,7 @@ def make_web_app(services: ServiceContext) -> web.Application:
     queue.add_routes(app)
     cohorts.add_routes(app)
     admin_pages.add_routes(app)
+    participants.add_routes(app)
     return app
 
 
@@ -75,6 +80,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         )
     )
     return web.Response(text=html, content_type="text/html", status=status)
+
+
+def qr_data_uri(text: str) -> str:
+    """An SVG QR code as a data: URI (allowed by the CSP; no script, no request)."""
+    svg = io.BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage).save(svg)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode()
 
 
 def signed_in(request: web.Request) -> SignedIn:

@@ -3,11 +3,6 @@ from a one-time link; signing out."""
 
 from __future__ import annotations
 
-import base64
-import io
-
-import qrcode
-import qrcode.image.svg
 from aiohttp import web
 
 from bot.domain.errors import DomainError
@@ -17,6 +12,7 @@ from handlers.web.app import (
     SIGNED_IN,
     clear_session_cookie,
     client_address,
+    qr_data_uri,
     render,
     services,
     set_session_cookie,
@@ -100,10 +96,7 @@ async def _set_up_page(
     request: web.Request, current: SignedIn, error: str | None, status: int
 ) -> web.Response:
     secret = await staff_auth.pending_totp_secret(services(request), current)
-    uri = staff_auth.totp_setup(current, secret)
-    svg = io.BytesIO()
-    qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage).save(svg)
-    qr = "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode()
+    qr = qr_data_uri(staff_auth.totp_setup(current, secret))
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render(request, "set_up.html", status=status, qr=qr, secret=grouped, error=error)
 

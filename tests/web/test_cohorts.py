@@ -91,3 +91,41 @@ async def test_only_the_cohorts_facilitators_and_admins_see_the_register(
     async with dashboard.client() as browser:
         await dashboard.sign_in(browser, OTHER)
         assert "You do not run any cohorts yet." in await (await browser.get("/cohorts")).text()
+
+
+async def test_a_facilitator_adds_a_participant_and_gets_his_code_and_qr(
+    dashboard: Dashboard,
+) -> None:
+    await _cohort(dashboard)
+    dashboard.core.services.bot_username = "companion_test_bot"
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, FACILITATOR)
+        form = await (await browser.get("/participants/new")).text()
+        added = await browser.post(
+            "/participants/new",
+            data={
+                "csrf_token": csrf(form),
+                "name": "Jo",
+                "cohort": "Thursday A",
+                "offender_manager": "om@example.org",
+                "language": "",
+            },
+        )
+        html = await added.text()
+        assert added.status == 200
+        assert "https://t.me/companion_test_bot?start=" in html
+        assert 'src="data:image/svg+xml;base64,' in html
+        # Not a cohort he runs: refused, nothing added.
+        other = await browser.post(
+            "/participants/new",
+            data={
+                "csrf_token": csrf(form),
+                "name": "Kit",
+                "cohort": "Elsewhere",
+                "offender_manager": "om@example.org",
+            },
+        )
+        assert other.status == 404
+    async with dashboard.core.services.uow() as session:
+        names = list(await session.scalars(select(Participant.name)))
+    assert "Jo" in names and "Kit" not in names
