@@ -1,4 +1,5 @@
-"""Runs the periodic jobs (reminders, the daily overdue notice) in the bot process.
+"""Runs the periodic jobs (reminders, the daily overdue notice, housekeeping) in the bot
+process.
 
 Jobs only write outbox rows; the sender delivers them. Each job is safe to run at the same
 time in several processes: reminders are claimed by a unique key.
@@ -10,6 +11,7 @@ import asyncio
 import logging
 
 from bot.loops import wait_for_any
+from bot.services import retention
 from bot.services.complaint_review import queue_overdue_notices
 from bot.services.context import ServiceContext
 from bot.services.reminders import queue_due_reminders
@@ -29,6 +31,7 @@ class Scheduler:
                 if queued:
                     log.info("queued %d reminders", queued)
                 await queue_overdue_notices(self._ctx)
+                await retention.prune(self._ctx)
             except Exception:  # a database hiccup must not end the reminders
                 log.exception("reminder pass failed; will retry")
             await wait_for_any(self._interval, stop)

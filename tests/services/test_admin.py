@@ -1,30 +1,17 @@
-from collections.abc import AsyncIterator
 from datetime import date, time
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Profile
-from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AuditEntry, EnrolmentCode, ScheduledSession, Staff
 from bot.domain import enrolment
 from bot.domain.attendance import Outcome
 from bot.domain.errors import Conflict, InvalidInput, NotFound
-from bot.i18n import Catalogs
 from bot.services import admin
 from bot.services.context import ServiceContext
-from tests.conftest import TEST_SECRET, FakeClock
+from tests.conftest import TEST_SECRET
 
 ACTOR = "cli:tester"
-
-
-@pytest.fixture
-async def services(
-    database_url: str, profile: Profile, clock: FakeClock
-) -> AsyncIterator[ServiceContext]:
-    engine = make_engine(database_url)
-    yield ServiceContext(make_session_factory(engine), profile, Catalogs(), TEST_SECRET, clock)
-    await engine.dispose()
 
 
 async def _count(services: ServiceContext, model: type) -> int:

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import date, time
 
-import pytest
 from sqlalchemy import select
 
-from bot.config import Profile
-from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import Complaint, Participant, Staff
 from bot.domain import complaints as rules
 from bot.domain.complaints import About, Category, Status
 from bot.domain.roles import Role
-from bot.i18n import Catalogs
 from bot.services import admin, complaint_review
 from bot.services.complaints import visibility
 from bot.services.context import ServiceContext
-from tests.conftest import TEST_SECRET, FakeClock
 
 ACTOR = "cli:tester"
-
-
-@pytest.fixture
-async def services(
-    database_url: str, profile: Profile, clock: FakeClock
-) -> AsyncIterator[ServiceContext]:
-    engine = make_engine(database_url)
-    yield ServiceContext(make_session_factory(engine), profile, Catalogs(), TEST_SECRET, clock)
-    await engine.dispose()
 
 
 async def test_every_viewer_lists_exactly_what_the_rule_lets_them_see(
