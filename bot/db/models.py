@@ -371,6 +371,8 @@ class AbsenceReport(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decision_message: Mapped[str | None] = mapped_column(Text)
+    # The message that told him, so staff can see whether it reached him.
+    decision_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
     participant: Mapped[Participant] = relationship()
     session: Mapped[ScheduledSession] = relationship()
@@ -448,6 +450,8 @@ class ComplaintEntry(Base):
     author: Mapped[str] = mapped_column(String(200))  # "participant" or "staff:<id>"
     text: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+    # A reply: the message that took it to him, so staff can see whether it arrived.
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
     complaint: Mapped[Complaint] = relationship(back_populates="entries")
 
@@ -468,6 +472,21 @@ class FormatRequest(Base):
     message: Mapped[str | None] = mapped_column(Text)
 
     participant: Mapped[Participant] = relationship()
+
+
+class StaffNote(Base):
+    """An internal note on an item (e.g. "absence:12", "complaint:C-7K3QX"); never sent to
+    the participant."""
+
+    __tablename__ = "staff_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(40), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+    staff: Mapped[Staff] = relationship()
 
 
 class SentReminder(Base):

@@ -6,6 +6,7 @@ anything the participant must hear is written to the outbox in the same transact
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,6 +20,7 @@ from bot.domain.absence import AbsenceStatus, Decision, decide
 from bot.domain.attendance import Outcome
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.roles import can_see_caseload
+from bot.services import staff_notes
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     flag_restart_if_needed,
@@ -47,6 +49,8 @@ class AbsenceView:
     certificate_received_at: datetime | None  # local time
     decided_by: str | None
     decision_message: str | None
+    decision_delivery: str | None = None  # queued / sent / failed: ...
+    notes: tuple[staff_notes.NoteView, ...] = ()
 
 
 async def list_absences(
@@ -96,7 +100,11 @@ async def show_absence(
                 select(Attachment).where(Attachment.absence_id == report.id).order_by(Attachment.id)
             )
         )
-        view = _view(ctx, report, len(files))
+        view = dataclasses.replace(
+            _view(ctx, report, len(files)),
+            decision_delivery=await staff_notes.delivery(session, report.decision_outbox_id),
+            notes=tuple(await staff_notes.notes_on(session, f"absence:{report.id}", ctx.profile.zone)),
+        )
         viewer = await staff_by_email(session, viewer_email)
         audit(session, f"staff:{viewer.id}", "absence.view", f"absence:{report.id}")
         await session.commit()
@@ -112,6 +120,16 @@ async def show_absence(
         )
         for f in files
     ]
+
+
+async def add_note(ctx: ServiceContext, viewer_email: str, absence_id: int, text: str) -> None:
+    """An internal note for colleagues; he never sees it."""
+    async with ctx.uow() as session:
+        report = await _report(session, absence_id, viewer_email)
+        viewer = await staff_by_email(session, viewer_email)
+        staff_notes.add(session, viewer.id, f"absence:{report.id}", text, ctx.now())
+        audit(session, f"staff:{viewer.id}", "absence.note", f"absence:{report.id}")
+        await session.commit()
 
 
 async def decide_absence(
@@ -147,6 +165,7 @@ async def decide_absence(
         if message is not None:
             text = f"{text}\n\n{messages.message_from_om(t, message)}"
         told = await tell_participant(ctx, session, participant, text)
+        report.decision_outbox_id = told.id if told is not None else None
         audit(
             session,
             actor,
@@ -154,7 +173,7 @@ async def decide_absence(
             f"absence:{report.id}",
             decision=decision.value,
             with_message=message is not None,
-            participant_told=told,
+            participant_told=told is not None,
         )
         await session.flush()
         await flag_restart_if_needed(ctx, session, participant)

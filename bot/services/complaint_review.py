@@ -7,6 +7,7 @@ and the dashboard later; each call is one transaction, audited.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,6 +21,7 @@ from bot.db.models import AppState, Complaint, Participant, Staff
 from bot.domain import complaints as rules
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.roles import Role
+from bot.services import staff_notes
 from bot.services.complaints import (
     VIEW_PREFIX,
     add_entry,
@@ -49,6 +51,7 @@ class EntryView:
     author: str
     text: str | None
     at: datetime  # local time
+    delivery: str | None = None  # for a reply: queued / sent / failed: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class ComplaintView:
     reply_due: date
     overdue: bool
     entries: list[EntryView]
+    notes: tuple[staff_notes.NoteView, ...] = ()
 
 
 async def list_complaints(
@@ -119,8 +123,24 @@ async def show_complaint(ctx: ServiceContext, viewer_email: str, reference: str)
         audit(session, f"staff:{viewer.id}", "complaint.view", f"complaint:{complaint.id}")
         today = ctx.now().astimezone(ctx.profile.zone).date()
         view = _view(ctx, complaint, today)
+        entries = [
+            dataclasses.replace(shown, delivery=await staff_notes.delivery(session, e.outbox_id))
+            for shown, e in zip(view.entries, complaint.entries, strict=True)
+        ]
+        notes = await staff_notes.notes_on(session, f"complaint:{complaint.id}", ctx.profile.zone)
+        view = dataclasses.replace(view, entries=entries, notes=tuple(notes))
         await session.commit()
     return view
+
+
+async def add_note(ctx: ServiceContext, viewer_email: str, reference: str, text: str) -> None:
+    """An internal note for colleagues who can see the complaint; he never sees it."""
+    async with ctx.uow() as session:
+        viewer = await staff_by_email(session, viewer_email)
+        complaint = await _visible(session, viewer, reference)
+        staff_notes.add(session, viewer.id, f"complaint:{complaint.id}", text, ctx.now())
+        audit(session, f"staff:{viewer.id}", "complaint.note", f"complaint:{complaint.id}")
+        await session.commit()
 
 
 async def acknowledge(ctx: ServiceContext, viewer_email: str, reference: str) -> ComplaintView:
@@ -167,7 +187,7 @@ async def reply(
         complaint.answered_at = now
         if close:
             complaint.closed_at = now
-        add_entry(session, complaint, f"staff:{viewer.id}", "reply", message, now)
+        answer = add_entry(session, complaint, f"staff:{viewer.id}", "reply", message, now)
         participant = complaint.participant
         t = participant_translator(ctx, participant)
         text = messages.complaint_reply(
@@ -203,6 +223,7 @@ async def reply(
             )
         told = await tell_participant(ctx, session, participant, text)
         await tell_participant(ctx, session, participant, follow_up, markup)
+        answer.outbox_id = told.id if told is not None else None
         audit(
             session,
             f"staff:{viewer.id}",
@@ -210,7 +231,7 @@ async def reply(
             f"complaint:{complaint.id}",
             stage=complaint.stage,
             close=close,
-            participant_told=told,
+            participant_told=told is not None,
         )
         view = _view(ctx, complaint, today)
         await session.commit()

@@ -586,7 +586,7 @@ def add_entry(
     kind: str,
     text: str | None,
     at: datetime,
-) -> None:
+) -> ComplaintEntry:
     """One step in the complaint's history, at its current stage."""
     entry = ComplaintEntry(
         complaint_id=complaint.id,
@@ -599,6 +599,7 @@ def add_entry(
     session.add(entry)
     if "entries" in complaint.__dict__:  # keep a loaded history in step
         complaint.entries.append(entry)
+    return entry
 
 
 def _audit(

@@ -51,19 +51,19 @@ def queue_message(
     reply_markup: dict[str, Any] | None = None,
     participant_id: int | None = None,
     action: str = "message",
-) -> None:
+) -> OutboxMessage:
     """Add a message (or another chat action) to the outbox in the caller's transaction."""
-    session.add(
-        OutboxMessage(
-            chat_id=chat_id,
-            action=action,
-            text=text,
-            reply_markup=reply_markup,
-            participant_id=participant_id,
-            created_at=now,
-            next_attempt_at=now,
-        )
+    message = OutboxMessage(
+        chat_id=chat_id,
+        action=action,
+        text=text,
+        reply_markup=reply_markup,
+        participant_id=participant_id,
+        created_at=now,
+        next_attempt_at=now,
     )
+    session.add(message)
+    return message
 
 
 def audit(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
-from bot.db.models import Participant, Staff, TelegramLink
+from bot.db.models import OutboxMessage, Participant, Staff, TelegramLink
 from bot.domain.errors import NotFound
 from bot.i18n import Translator
 from bot.services.context import ServiceContext, audit, queue_message
@@ -39,12 +39,13 @@ async def tell_participant(
     participant: Participant,
     text: str,
     reply_markup: dict[str, Any] | None = None,
-) -> bool:
-    """Queue a message to his linked chat; False when he has not linked one."""
+) -> OutboxMessage | None:
+    """Queue a message to his linked chat (flushed, so it has an id for tracking its
+    delivery); None when he has not linked one."""
     chat_id = await participant_chat(session, participant.id)
     if chat_id is None:
-        return False
-    queue_message(
+        return None
+    message = queue_message(
         session,
         ctx.now(),
         chat_id,
@@ -52,7 +53,8 @@ async def tell_participant(
         reply_markup=reply_markup,
         participant_id=participant.id,
     )
-    return True
+    await session.flush()
+    return message
 
 
 def staff_translator(ctx: ServiceContext) -> Translator:

@@ -35,9 +35,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/absences/{id:\\d+}", show_absence)
     app.router.add_post("/absences/{id:\\d+}/decide", decide_absence)
     app.router.add_post("/absences/{id:\\d+}/sick-note", sick_note_received)
+    app.router.add_post("/absences/{id:\\d+}/notes", absence_note)
     app.router.add_get("/complaints/{reference}", show_complaint)
     app.router.add_post("/complaints/{reference}/acknowledge", acknowledge_complaint)
     app.router.add_post("/complaints/{reference}/reply", reply_complaint)
+    app.router.add_post("/complaints/{reference}/notes", complaint_note)
     app.router.add_get("/format-requests/{id:\\d+}", show_format_request)
     app.router.add_post("/format-requests/{id:\\d+}/done", format_request_done)
     app.router.add_get("/files/{id:\\d+}", download_file)
@@ -186,6 +188,37 @@ async def sick_note_received(request: web.Request) -> web.Response:
     except DomainError as problem:
         return await show_absence(request, str(problem))
     raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+
+
+async def absence_note(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    form = await request.post()
+    try:
+        await absence_review.add_note(
+            services(request), me.email, _absence_id(request), str(form.get("note", ""))
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_absence(request, str(problem))
+    raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+
+
+async def complaint_note(request: web.Request) -> web.Response:
+    me = signed_in(request)
+    assert me.email is not None  # noqa: S101 - signed in
+    reference = request.match_info["reference"]
+    form = await request.post()
+    try:
+        await complaint_review.add_note(
+            services(request), me.email, reference, str(form.get("note", ""))
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_complaint(request, str(problem))
+    raise web.HTTPSeeOther(f"/complaints/{reference}")
 
 
 async def show_complaint(request: web.Request, error: str | None = None) -> web.Response:

@@ -250,3 +250,42 @@ async def test_the_audit_log_is_for_admins_and_shows_every_view(dashboard: Dashb
         assert f"attachment:{ids['file']}" in files
         everything = await (await browser.get("/audit")).text()
         assert "staff.sign_in" in everything
+
+
+async def test_notes_stay_with_staff_and_replies_show_their_delivery(
+    dashboard: Dashboard,
+) -> None:
+    ids = await _world(dashboard)
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, SPO)
+        page = await (await browser.get("/complaints/C-7K3QX")).text()
+        await browser.post(
+            "/complaints/C-7K3QX/notes",
+            data={"csrf_token": csrf(page), "note": "Spoke to Dana's manager."},
+        )
+        await browser.post(
+            "/complaints/C-7K3QX/reply", data={"csrf_token": csrf(page), "message": "Answer."}
+        )
+        shown = await (await browser.get("/complaints/C-7K3QX")).text()
+        assert "Spoke to Dana&#39;s manager." in shown
+        assert "(queued)" in shown
+        async with dashboard.core.services.uow() as session:
+            sent = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.text.like("%Answer.%"))
+            )
+            assert sent is not None
+            sent.status, sent.last_error = "failed", "Forbidden: bot was blocked by the user"
+            await session.commit()
+        shown = await (await browser.get("/complaints/C-7K3QX")).text()
+        assert "failed: participant has blocked the bot" in shown
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+        page = await (await browser.get(f"/absences/{ids['absence']}")).text()
+        noted = await browser.post(
+            f"/absences/{ids['absence']}/notes",
+            data={"csrf_token": csrf(page), "note": "Phoned him."},
+        )
+        assert "Phoned him." in await noted.text()
+    async with dashboard.core.services.uow() as session:
+        texts = list(await session.scalars(select(OutboxMessage.text)))
+    assert not any(t and ("Phoned him." in t or "manager" in t) for t in texts)
