@@ -26,9 +26,10 @@ from bot.config import Profile, Settings, load_profile
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.i18n import Catalogs
+from bot.loops import wait_for_any
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
-from bot.services import admin
+from bot.services import admin, retention
 from bot.services.chat import ChatService
 from bot.services.context import ServiceContext, system_clock
 from handlers.telegram import CompanionContext, register
@@ -138,15 +139,35 @@ async def running_web(core: Core) -> AsyncIterator[str]:
     """Serve the staff dashboard on `COMPANION_WEB_LISTEN` until the block exits."""
     from handlers.web.app import make_web_app
 
-    host, port = core.settings.web_host_port()
-    runner = web.AppRunner(make_web_app(core.services), access_log=None)
+    settings = core.settings
+    host, port = settings.web_host_port()
+    app = make_web_app(
+        core.services,
+        public_https=settings.web_base_url.startswith("https://"),
+        trusted_proxies=settings.web_trusted_proxies,
+    )
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
+    stop = asyncio.Event()
+    # Housekeeping also runs when the dashboard is served alone (`companion web`).
+    housekeeping = asyncio.create_task(_housekeeping(core, stop), name="housekeeping")
     try:
-        yield core.settings.web_base_url
+        yield settings.web_base_url
     finally:
+        stop.set()
+        await housekeeping
         await runner.cleanup()
+
+
+async def _housekeeping(core: Core, stop: asyncio.Event, every: float = 600.0) -> None:
+    while not stop.is_set():
+        try:
+            await retention.prune(core.services)
+        except Exception:  # a database hiccup must not stop the dashboard
+            log.exception("housekeeping failed; will retry")
+        await wait_for_any(every, stop)
 
 
 @contextlib.asynccontextmanager

@@ -219,6 +219,8 @@ class Settings:
     # The staff dashboard: where it listens, and the address staff reach it at (for links).
     web_listen: str = "127.0.0.1:8080"
     web_url: str | None = None
+    # Proxies (e.g. nginx on 127.0.0.1) trusted to name the client in X-Forwarded-For.
+    web_trusted_proxies: frozenset[str] = frozenset()
 
     @property
     def web_base_url(self) -> str:
@@ -255,6 +257,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         web_listen=env.get("COMPANION_WEB_LISTEN") or "127.0.0.1:8080",
         web_url=env.get("COMPANION_WEB_URL") or None,
+        web_trusted_proxies=frozenset(
+            item.strip()
+            for item in (env.get("COMPANION_WEB_TRUSTED_PROXIES") or "").split(",")
+            if item.strip()
+        ),
     )
 
 

@@ -132,6 +132,8 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     second_factor_at: Mapped[datetime | None]
+    # A TOTP secret being set up in this session, until its first code confirms it.
+    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
     ended_at: Mapped[datetime | None]
 
 

@@ -103,7 +103,9 @@ async def show_absence(
         view = dataclasses.replace(
             _view(ctx, report, len(files)),
             decision_delivery=await staff_notes.delivery(session, report.decision_outbox_id),
-            notes=tuple(await staff_notes.notes_on(session, f"absence:{report.id}", ctx.profile.zone)),
+            notes=tuple(
+                await staff_notes.notes_on(session, f"absence:{report.id}", ctx.profile.zone)
+            ),
         )
         viewer = await staff_by_email(session, viewer_email)
         audit(session, f"staff:{viewer.id}", "absence.view", f"absence:{report.id}")

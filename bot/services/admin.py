@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -25,6 +25,7 @@ from bot.db.models import (
     Participant,
     ScheduledSession,
     Staff,
+    StaffToken,
 )
 from bot.domain import enrolment
 from bot.domain.attendance import (
@@ -133,6 +134,13 @@ async def set_staff_active(ctx: ServiceContext, actor: str, email: str, active: 
             state = "active" if active else "disabled"
             raise Conflict(f"{staff.email} is already {state}.")
         staff.active = active
+        if not active:
+            # Unused password links die with the account; re-enabling needs a new one.
+            await session.execute(
+                update(StaffToken)
+                .where(StaffToken.staff_id == staff.id, StaffToken.used_at.is_(None))
+                .values(used_at=ctx.now())
+            )
         audit(session, actor, "staff.enable" if active else "staff.disable", f"staff:{staff.id}")
         await session.commit()
     return StaffView(staff.id, staff.email, staff.name, staff.role.value, staff.phone)
@@ -356,6 +364,9 @@ def _session_number(participant: Participant, number: int) -> ScheduledSession:
     )
 
 
+# Outcomes that record an Offender Manager's decision on an absence.
+DECIDED_BY_OM = (Outcome.ABSENT_ACCEPTABLE, Outcome.ABSENT_UNACCEPTABLE)
+
 ATTENDANCE_CHOICES = {
     "attended": Outcome.ATTENDED,
     "missed": Outcome.ABSENT,
@@ -440,11 +451,37 @@ async def record_session(
         if scheduled.starts_at > ctx.now():
             raise InvalidInput(f"Session {number} has not started yet.")
         viewer = await staff_by_email(session, viewer_email)
+        members = {
+            p.reference: p
+            for p in await session.scalars(
+                select(Participant)
+                .where(Participant.cohort_id == cohort.id)
+                .options(selectinload(Participant.offender_manager))
+            )
+        }
+        decided = dict(
+            (
+                await session.execute(
+                    select(Attendance.participant_id, Attendance.outcome).where(
+                        Attendance.session_id == scheduled.id,
+                        Attendance.outcome.in_(DECIDED_BY_OM),
+                    )
+                )
+            ).all()
+        )
         changed = 0
         for reference, outcome in outcomes.items():
-            participant = await _participant(session, reference)
-            if participant.cohort_id != cohort.id:
-                raise NotFound(f"There is no participant {reference} in {cohort.name}.")
+            participant = members.get(reference)
+            if participant is None:
+                raise InvalidInput(f"{reference} is not in {cohort.name}.")
+            overrides_decision = (
+                participant.id in decided and decided[participant.id] is not outcome
+            )
+            if overrides_decision and viewer.role is not Role.ADMIN:
+                raise Conflict(
+                    f"{participant.name}'s absence was decided by the Offender Manager; "
+                    "only they (or an admin) can change it."
+                )
             if await _record_outcome(
                 ctx, session, f"staff:{viewer.id}", participant, scheduled, outcome
             ):

@@ -135,6 +135,22 @@ async def list_requests(
         return [_view(ctx, r) for r in await session.scalars(query)]
 
 
+async def show_request(ctx: ServiceContext, actor: str, request_id: int) -> FormatRequestView:
+    """One request, audited as a view of his data."""
+    async with ctx.uow() as session:
+        request = await session.scalar(
+            select(FormatRequest)
+            .where(FormatRequest.id == request_id)
+            .options(selectinload(FormatRequest.participant))
+        )
+        if request is None:
+            raise NotFound(f"There is no format request {request_id}.")
+        audit(session, actor, "format_request.view", f"format_request:{request.id}")
+        view = _view(ctx, request)
+        await session.commit()
+    return view
+
+
 async def mark_done(
     ctx: ServiceContext, actor: str, request_id: int, message: str | None
 ) -> FormatRequestView:

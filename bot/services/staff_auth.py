@@ -9,6 +9,7 @@ account is disabled.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -30,7 +31,8 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 LINK_LIFETIME = timedelta(hours=24)
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ACCOUNT = 5  # from one address
+MAX_FAILURES_PER_ACCOUNT_ANYWHERE = 25
 MAX_FAILURES_PER_ADDRESS = 20
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
@@ -38,6 +40,7 @@ TOTP_ISSUER = "Programme Companion"
 
 # argon2id with the library's current recommended parameters (RFC 9106 low-memory).
 _hasher = PasswordHasher()
+_HASHING = asyncio.Semaphore(2)
 # Compared against when the account does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -93,6 +96,9 @@ async def issue_password_link(
                 expires_at=expires_at,
             )
         )
+        # The old password stops working at once: until the link is used nobody can sign in
+        # (otherwise a reset second factor would leave the password alone enough).
+        staff.password_hash = None
         if reset_second_factor:
             staff.totp_secret = staff.totp_confirmed_at = staff.totp_last_step = None
         await _end_sessions(session, staff.id, now)
@@ -122,8 +128,14 @@ async def set_password(ctx: ServiceContext, token: str, password: str, address: 
     async with ctx.uow() as session:
         now = ctx.now()
         link, staff = await _valid_link(session, token, now)
-        link.used_at = now
-        staff.password_hash = _hasher.hash(password)
+        claimed = await session.execute(
+            update(StaffToken)
+            .where(StaffToken.id == link.id, StaffToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            raise NotFound("This link does not work any more. Ask an administrator for a new one.")
+        staff.password_hash = await asyncio.to_thread(_hasher.hash, password)
         await _end_sessions(session, staff.id, now)
         audit(
             session, f"staff:{staff.id}", "staff.set_password", f"staff:{staff.id}", address=address
@@ -188,7 +200,7 @@ async def sign_in(
     ctx: ServiceContext, anonymous: SignedIn, email: str, password: str, address: str
 ) -> SignedIn:
     """Check the password; on success, a new session (new id) waiting for the TOTP code."""
-    email = email.strip().lower()
+    email = email.strip().lower()[:254]
     async with ctx.uow() as session:
         now = ctx.now()
         if await _throttled(session, email, address, now):
@@ -196,13 +208,14 @@ async def sign_in(
             await session.commit()
             raise SignInRefused("Too many tries. Please wait 15 minutes and try again.")
         staff = await session.scalar(select(Staff).where(Staff.email == email))
-        if not _password_matches(staff, password) or staff is None or not staff.active:
+        matches = await _password_matches(staff, password)
+        if not matches or staff is None or not staff.active:
             session.add(SignInAttempt(email=email, address=address, at=now, succeeded=False))
             audit(session, f"web:{address}", "staff.sign_in", None, email=email, result="wrong")
             await session.commit()
             raise SignInRefused("That email and password do not match.")
         if staff.password_hash and _hasher.check_needs_rehash(staff.password_hash):
-            staff.password_hash = _hasher.hash(password)
+            staff.password_hash = await asyncio.to_thread(_hasher.hash, password)
         session.add(SignInAttempt(email=email, address=address, at=now, succeeded=True))
         old = await session.get(WebSession, _digest(anonymous.session_token))
         if old is not None:
@@ -227,15 +240,16 @@ def totp_setup(signed_in: SignedIn, secret: str) -> str:
 
 
 async def pending_totp_secret(ctx: ServiceContext, signed_in: SignedIn) -> str:
-    """The secret being set up (made once, kept until confirmed)."""
+    """The secret being set up, kept with this session only until it is confirmed."""
     async with ctx.uow() as session:
         staff = await session.get_one(Staff, signed_in.staff_id)
         if staff.totp_confirmed_at is not None:
             raise Conflict("The second factor is already set up.")
-        if staff.totp_secret is None:
-            staff.totp_secret = pyotp.random_base32()
+        row = await session.get_one(WebSession, _digest(signed_in.session_token))
+        if row.pending_totp_secret is None:
+            row.pending_totp_secret = pyotp.random_base32()
             await session.commit()
-        return staff.totp_secret
+        return row.pending_totp_secret
 
 
 async def check_code(ctx: ServiceContext, signed_in: SignedIn, code: str, address: str) -> SignedIn:
@@ -246,7 +260,8 @@ async def check_code(ctx: ServiceContext, signed_in: SignedIn, code: str, addres
         staff = await session.get_one(Staff, signed_in.staff_id)
         if await _throttled(session, staff.email, address, now):
             raise SignInRefused("Too many tries. Please wait 15 minutes and try again.")
-        step = _accepted_step(staff, code.strip().replace(" ", ""), now)
+        secret = staff.totp_secret if staff.totp_confirmed_at else row.pending_totp_secret
+        step = _accepted_step(secret, staff.totp_last_step, code.strip().replace(" ", ""), now)
         if step is None:
             session.add(SignInAttempt(email=staff.email, address=address, at=now, succeeded=False))
             audit(
@@ -260,7 +275,8 @@ async def check_code(ctx: ServiceContext, signed_in: SignedIn, code: str, addres
             raise SignInRefused("That code is not right. Please try the newest code.")
         staff.totp_last_step = step
         if staff.totp_confirmed_at is None:
-            staff.totp_confirmed_at = now
+            staff.totp_secret, staff.totp_confirmed_at = secret, now
+            row.pending_totp_secret = None
             audit(session, f"staff:{staff.id}", "staff.totp_set_up", f"staff:{staff.id}")
         row.second_factor_at = now
         audit(session, f"staff:{staff.id}", "staff.sign_in", f"staff:{staff.id}", result="complete")
@@ -279,7 +295,9 @@ async def sign_out(ctx: ServiceContext, signed_in: SignedIn) -> None:
 
 
 def csrf_matches(signed_in: SignedIn, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(signed_in.csrf_token, given)
+    return (
+        given is not None and given.isascii() and hmac.compare_digest(signed_in.csrf_token, given)
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -298,22 +316,28 @@ def _signed_in(token: str, row: WebSession, staff: Staff | None) -> SignedIn:
     )
 
 
-def _password_matches(staff: Staff | None, password: str) -> bool:
+async def _password_matches(staff: Staff | None, password: str) -> bool:
+    """argon2 takes a tenth of a second on purpose: off the event loop the bot shares, and
+    at most a few at once."""
     stored = staff.password_hash if staff and staff.password_hash else _DUMMY_HASH
-    try:
-        return _hasher.verify(stored, password) and staff is not None and bool(staff.password_hash)
-    except (VerificationError, InvalidHashError):
-        return False
+    async with _HASHING:
+        try:
+            verified = await asyncio.to_thread(_hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return verified and staff is not None and bool(staff.password_hash)
 
 
-def _accepted_step(staff: Staff, code: str, now: datetime) -> int | None:
+def _accepted_step(
+    secret: str | None, last_step: int | None, code: str, now: datetime
+) -> int | None:
     """The time step the code is for (this one or either neighbour), if new and right."""
-    if staff.totp_secret is None or not code.isdigit():
+    if secret is None or not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
-    totp = pyotp.TOTP(staff.totp_secret)
+    totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // totp.interval
     for step in (current, current - 1, current + 1):
-        if staff.totp_last_step is not None and step <= staff.totp_last_step:
+        if last_step is not None and step <= last_step:
             continue  # a code works once
         if hmac.compare_digest(totp.at(step * totp.interval), code):
             return step
@@ -321,17 +345,24 @@ def _accepted_step(staff: Staff, code: str, now: datetime) -> int | None:
 
 
 async def _throttled(session: AsyncSession, email: str, address: str, now: datetime) -> bool:
+    """Too many recent failures for this account from this address, for this account from
+    anywhere (a slower limit, against spread-out guessing), or from this address."""
     since = now - THROTTLE_WINDOW
     failures = (
         select(func.count())
         .select_from(SignInAttempt)
         .where(SignInAttempt.succeeded.is_(False), SignInAttempt.at > since)
     )
+    pair = await session.scalar(
+        failures.where(SignInAttempt.email == email, SignInAttempt.address == address)
+    )
     by_account = await session.scalar(failures.where(SignInAttempt.email == email))
     by_address = await session.scalar(failures.where(SignInAttempt.address == address))
-    return (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT or (
-        by_address or 0
-    ) >= MAX_FAILURES_PER_ADDRESS
+    return (
+        (pair or 0) >= MAX_FAILURES_PER_ACCOUNT
+        or (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT_ANYWHERE
+        or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS
+    )
 
 
 async def _end_sessions(session: AsyncSession, staff_id: int, now: datetime) -> None:

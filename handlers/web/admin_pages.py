@@ -19,7 +19,7 @@ async def show_telegram(request: web.Request) -> web.Response:
     me = signed_in(request)
     assert me.email is not None  # noqa: S101 - signed in
     linked = await admin.telegram_linked(services(request), me.email)
-    return render(request, "telegram.html", linked=linked, code=None)
+    return render(request, "telegram.html", linked=linked, code=None, days=_code_days(request))
 
 
 async def link_telegram(request: web.Request) -> web.Response:
@@ -31,7 +31,11 @@ async def link_telegram(request: web.Request) -> web.Response:
         ctx, f"staff:{me.staff_id}", me.email, await admin.bot_username(ctx)
     )
     linked = await admin.telegram_linked(ctx, me.email)
-    return render(request, "telegram.html", linked=linked, code=code)
+    return render(request, "telegram.html", linked=linked, code=code, days=_code_days(request))
+
+
+def _code_days(request: web.Request) -> int:
+    return services(request).profile.programme.enrolment_code_days
 
 
 async def show_audit(request: web.Request) -> web.Response:
@@ -44,7 +48,9 @@ async def show_audit(request: web.Request) -> web.Response:
         entries = await audit_log.read(
             services(request),
             email,
-            before=int(before) if before.isdigit() else None,
+            before=int(before)
+            if before.isascii() and before.isdigit() and len(before) < 19
+            else None,
             **filters,
         )
     except NotFound as missing:

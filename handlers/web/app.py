@@ -28,6 +28,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SERVICES = web.AppKey("services", ServiceContext)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+# Served over https by a proxy (COMPANION_WEB_URL is https://): cookies are always Secure.
+PUBLIC_HTTPS = web.AppKey("public_https", bool)
+# Proxies whose X-Forwarded-For names the real client (for throttling and the audit log).
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", frozenset)
 # Who is using this request's session: None before signing in.
 SIGNED_IN: web.RequestKey[SignedIn | None] = web.RequestKey("signed_in")
 
@@ -42,13 +46,20 @@ CSP = (
 )
 
 
-def make_web_app(services: ServiceContext) -> web.Application:
+def make_web_app(
+    services: ServiceContext,
+    *,
+    public_https: bool = False,
+    trusted_proxies: frozenset[str] = frozenset(),
+) -> web.Application:
     from handlers.web import admin_pages, cohorts, participants, queue, sign_in
 
     app = web.Application(
         middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
     )
     app[SERVICES] = services
+    app[PUBLIC_HTTPS] = public_https
+    app[TRUSTED_PROXIES] = trusted_proxies
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -101,7 +112,12 @@ def services(request: web.Request) -> ServiceContext:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address; behind a trusted proxy, the last hop it added."""
+    remote = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if remote in request.app[TRUSTED_PROXIES] and forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()[:64] or remote
+    return remote
 
 
 # --- cookies ---------------------------------------------------------------------------------
@@ -109,7 +125,7 @@ def client_address(request: web.Request) -> str:
 
 def _local_plain_http(request: web.Request) -> bool:
     """Plain http on this machine only (development, the demo): the cookie cannot be Secure."""
-    if request.secure:
+    if request.secure or request.app[PUBLIC_HTTPS]:
         return False
     host = request.host.rsplit(":", 1)[0].strip("[]")
     try:
@@ -158,7 +174,7 @@ async def _security_headers(request: web.Request, handler: Handler) -> web.Strea
     if not request.path.startswith("/static/"):
         # Pages carry personal data: never kept by the browser or a proxy.
         headers["Cache-Control"] = "no-store"
-    if request.secure:
+    if request.secure or request.app[PUBLIC_HTTPS]:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if isinstance(response, web.HTTPException):
         raise response

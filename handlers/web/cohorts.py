@@ -14,8 +14,8 @@ CHOICES = admin.ATTENDANCE_CHOICES
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/cohorts", show_cohorts)
-    app.router.add_get("/cohorts/{id:\\d+}/sessions/{number:\\d+}", show_register)
-    app.router.add_post("/cohorts/{id:\\d+}/sessions/{number:\\d+}", submit_register)
+    app.router.add_get("/cohorts/{id:[0-9]{1,18}}/sessions/{number:[0-9]{1,4}}", show_register)
+    app.router.add_post("/cohorts/{id:[0-9]{1,18}}/sessions/{number:[0-9]{1,4}}", submit_register)
 
 
 def _email(request: web.Request) -> str:
@@ -68,7 +68,7 @@ async def submit_register(request: web.Request) -> web.Response:
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
+    except DomainError as problem:  # a wrong row: the register again, with what to fix
         return await show_register(request, error=str(problem))
     notice = "Saved: nothing changed." if not changed else f"Saved: {changed} changed."
     return await show_register(request, notice=notice)

@@ -61,4 +61,7 @@ async def add(request: web.Request) -> web.Response:
     except DomainError as problem:
         return await show_form(request, str(problem))
     qr = qr_data_uri(code.link) if code.link else None
-    return render(request, "participant_code.html", participant=view, code=code, qr=qr)
+    expires = code.expires_at.astimezone(ctx.profile.zone)
+    return render(
+        request, "participant_code.html", participant=view, code=code, qr=qr, expires=expires
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -32,17 +33,17 @@ class QueueItem:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", show_queue)
-    app.router.add_get("/absences/{id:\\d+}", show_absence)
-    app.router.add_post("/absences/{id:\\d+}/decide", decide_absence)
-    app.router.add_post("/absences/{id:\\d+}/sick-note", sick_note_received)
-    app.router.add_post("/absences/{id:\\d+}/notes", absence_note)
+    app.router.add_get("/absences/{id:[0-9]{1,18}}", show_absence)
+    app.router.add_post("/absences/{id:[0-9]{1,18}}/decide", decide_absence)
+    app.router.add_post("/absences/{id:[0-9]{1,18}}/sick-note", sick_note_received)
+    app.router.add_post("/absences/{id:[0-9]{1,18}}/notes", absence_note)
     app.router.add_get("/complaints/{reference}", show_complaint)
     app.router.add_post("/complaints/{reference}/acknowledge", acknowledge_complaint)
     app.router.add_post("/complaints/{reference}/reply", reply_complaint)
     app.router.add_post("/complaints/{reference}/notes", complaint_note)
-    app.router.add_get("/format-requests/{id:\\d+}", show_format_request)
-    app.router.add_post("/format-requests/{id:\\d+}/done", format_request_done)
-    app.router.add_get("/files/{id:\\d+}", download_file)
+    app.router.add_get("/format-requests/{id:[0-9]{1,18}}", show_format_request)
+    app.router.add_post("/format-requests/{id:[0-9]{1,18}}/done", format_request_done)
+    app.router.add_get("/files/{id:[0-9]{1,18}}", download_file)
 
 
 def due_label(ctx: ServiceContext, due: date | None) -> tuple[str, bool]:
@@ -66,11 +67,15 @@ async def show_queue(request: web.Request) -> web.Response:
     if me.role in CASELOAD_ROLES:
         own = None if me.role is Role.ADMIN else me.email
         for a in await absence_review.list_absences(ctx, pending_only=True, offender_manager=own):
-            # A missing sick note has a real deadline; otherwise the session date is the
-            # best measure of how long he has been waiting for a decision.
+            # A missing sick note has a real deadline; a decision has none, so it is shown
+            # by the session's date and never counted as overdue.
             waiting_for_note = a.sick_note_due is not None and a.certificate_received_at is None
-            due = a.sick_note_due if waiting_for_note else a.session_starts_at.date()
-            label, late = due_label(ctx, due)
+            if waiting_for_note:
+                due = a.sick_note_due
+                label, late = due_label(ctx, due)
+            else:
+                due = a.session_starts_at.date()
+                label, late = f"session on {due:%d %b}", False
             title = "Absence to decide" if a.status == "reported" else "Sick note to check"
             items.append(
                 QueueItem(
@@ -86,7 +91,11 @@ async def show_queue(request: web.Request) -> web.Response:
                 )
             )
     for c in await complaint_review.list_complaints(ctx, me.email):
-        label, late = due_label(ctx, c.reply_due)
+        # The deadline that matters now: the acknowledgement, until it is sent.
+        due = c.acknowledge_due if c.status in ("received", "escalated") else c.reply_due
+        label, late = due_label(ctx, due)
+        if c.status in ("received", "escalated"):
+            label = f"acknowledge: {label}"
         items.append(
             QueueItem(
                 "complaint",
@@ -125,7 +134,14 @@ async def show_queue(request: web.Request) -> web.Response:
         "all": len(items),
         "overdue": sum(1 for i in items if i.overdue),
     }
-    return render(request, "queue.html", items=items, counts=counts, kind=kind or "")
+    return render(
+        request,
+        "queue.html",
+        items=items,
+        counts=counts,
+        kind=kind or "",
+        overdue_only="overdue" in request.query,
+    )
 
 
 def _absence_id(request: web.Request) -> int:
@@ -279,16 +295,14 @@ async def show_format_request(request: web.Request, error: str | None = None) ->
     me = signed_in(request)
     if me.role is None or not can_handle_format_requests(me.role):
         raise web.HTTPNotFound(text="There is no such request in your queue.")
-    request_id = int(request.match_info["id"])
-    found = [
-        r
-        for r in await format_requests.list_requests(services(request), include_done=True)
-        if r.id == request_id
-    ]
-    if not found:
-        raise web.HTTPNotFound(text="There is no such request in your queue.")
+    try:
+        item = await format_requests.show_request(
+            services(request), f"staff:{me.staff_id}", int(request.match_info["id"])
+        )
+    except NotFound:
+        raise web.HTTPNotFound(text="There is no such request in your queue.") from None
     return render(
-        request, "format_request.html", status=400 if error else 200, item=found[0], error=error
+        request, "format_request.html", status=400 if error else 200, item=item, error=error
     )
 
 
@@ -318,9 +332,15 @@ async def download_file(request: web.Request) -> web.Response:
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
-    safe_name = "".join(ch for ch in file.file_name if ch.isalnum() or ch in "._-") or "file"
+    # RFC 6266: an ASCII name for old clients, the real one percent-encoded for the rest.
+    ascii_name = "".join(
+        ch for ch in file.file_name if (ch.isascii() and ch.isalnum()) or ch in "._-"
+    )
+    disposition = f"attachment; filename=\"{ascii_name or 'file'}\"; filename*=UTF-8''" + quote(
+        file.file_name, safe=""
+    )
     return web.Response(
         body=file.content,
         content_type=file.mime_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
+        headers={"Content-Disposition": disposition},
     )

@@ -124,11 +124,11 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 async def show_set_password(request: web.Request) -> web.Response:
-    current = await _anonymous(request)
     try:
         name = await staff_auth.password_link_owner(services(request), request.match_info["token"])
     except DomainError as error:
         return render(request, "message.html", status=404, title="Link not valid", text=str(error))
+    current = await _anonymous(request)  # only for a real link: no rows for guesses
     page = render(request, "set_password.html", name=name, error=None)
     return _with_cookie(request, page, current)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from bot.db.models import Cohort, Participant
+from bot.domain.attendance import Outcome
 from bot.services import admin
 from bot.services.progress import load_summary
 from tests.web.conftest import ACTOR, Dashboard, csrf
@@ -129,3 +130,25 @@ async def test_a_facilitator_adds_a_participant_and_gets_his_code_and_qr(
     async with dashboard.core.services.uow() as session:
         names = list(await session.scalars(select(Participant.name)))
     assert "Jo" in names and "Kit" not in names
+
+
+async def test_the_register_does_not_undo_an_offender_managers_decision(
+    dashboard: Dashboard,
+) -> None:
+    cohort_id, (sam, _alex) = await _cohort(dashboard)
+    dashboard.clock.now = datetime(2026, 12, 3, 20, tzinfo=UTC)
+    await admin.record_attendance(dashboard.core.services, ACTOR, sam, 1, Outcome.ABSENT_ACCEPTABLE)
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, FACILITATOR)
+        page = await (await browser.get(f"/cohorts/{cohort_id}/sessions/1")).text()
+        refused = await browser.post(
+            f"/cohorts/{cohort_id}/sessions/1",
+            data={"csrf_token": csrf(page), f"outcome-{sam}": "missed"},
+        )
+        assert refused.status == 400
+        assert "decided by the Offender Manager" in await refused.text()
+        stranger = await browser.post(
+            f"/cohorts/{cohort_id}/sessions/1",
+            data={"csrf_token": csrf(page), "outcome-P-ZZZZZZ": "missed"},
+        )
+        assert stranger.status == 400 and "is not in Thursday A" in await stranger.text()

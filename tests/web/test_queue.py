@@ -141,7 +141,9 @@ async def test_files_download_as_attachments_only_for_those_allowed(
         await dashboard.sign_in(browser, OM)
         file = await browser.get(f"/files/{ids['file']}")
         assert file.status == 200
-        assert file.headers["Content-Disposition"] == 'attachment; filename="note.pdf"'
+        assert file.headers["Content-Disposition"] == (
+            "attachment; filename=\"note.pdf\"; filename*=UTF-8''note.pdf"
+        )
         assert await file.read() == b"%PDF-1.4"
     async with dashboard.client() as browser:
         await dashboard.sign_in(browser, OTHER_OM)
@@ -289,3 +291,37 @@ async def test_notes_stay_with_staff_and_replies_show_their_delivery(
     async with dashboard.core.services.uow() as session:
         texts = list(await session.scalars(select(OutboxMessage.text)))
     assert not any(t and ("Phoned him." in t or "manager" in t) for t in texts)
+
+
+async def test_nonsense_in_urls_and_forms_is_a_404_or_a_403_never_a_crash(
+    dashboard: Dashboard,
+) -> None:
+    await _world(dashboard)
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, ADMIN)
+        for path in (
+            "/absences/99999999999999999999999",
+            "/files/99999999999999999999999",
+            "/cohorts/1/sessions/99999",
+            "/complaints/%F0%9F%98%80",
+        ):
+            assert (await browser.get(path)).status == 404, path
+        assert (await browser.get("/audit?before=%C2%B2")).status == 200
+        forged = await browser.post("/sign-out", data={"csrf_token": "é"})
+        assert forged.status == 403
+
+
+async def test_a_file_name_outside_ascii_is_sent_both_ways(dashboard: Dashboard) -> None:
+    ids = await _world(dashboard)
+    async with dashboard.core.services.uow() as session:
+        note = await session.get(Attachment, ids["file"])
+        assert note is not None
+        note.file_name = "Krankmeldung-für-Sam.pdf"
+        await session.commit()
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+        file = await browser.get(f"/files/{ids['file']}")
+        assert file.headers["Content-Disposition"] == (
+            'attachment; filename="Krankmeldung-fr-Sam.pdf"; '
+            "filename*=UTF-8''Krankmeldung-f%C3%BCr-Sam.pdf"
+        )

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import aiohttp
+import pyotp
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.db.models import AuditEntry
-from tests.web.conftest import PASSWORD, Dashboard, csrf
+from bot.db.models import AuditEntry, SignInAttempt
+from bot.services import admin, staff_auth
+from handlers.web.app import make_web_app
+from tests.web.conftest import PASSWORD, Dashboard, csrf, setup_key
 
 OM = "om@example.org"
 
@@ -33,7 +38,7 @@ async def test_first_sign_in_sets_up_the_code_then_shows_the_queue(dashboard: Da
             "/sign-in/set-up", data={"csrf_token": csrf(html), "code": "000000"}
         )
         assert wrong.status == 401 and "That code is not right" in await wrong.text()
-        code = (await dashboard.totp(OM)).at(dashboard.clock.now)
+        code = pyotp.TOTP(setup_key(html)).at(dashboard.clock.now)
         done = await browser.post(
             "/sign-in/set-up",
             data={"csrf_token": csrf(html), "code": code},
@@ -186,8 +191,6 @@ async def test_an_unknown_email_gets_the_same_answer(dashboard: Dashboard) -> No
 
 
 async def test_a_password_link_works_once(dashboard: Dashboard) -> None:
-    from bot.services import admin, staff_auth
-
     services = dashboard.core.services
     await admin.add_staff(services, "cli:t", "new@example.org", "New Fictional", "admin", None)
     token, _ = await staff_auth.issue_password_link(services, "cli:t", "new@example.org")
@@ -210,8 +213,6 @@ async def test_a_password_link_works_once(dashboard: Dashboard) -> None:
 
 
 async def test_disabling_an_account_ends_its_sessions(dashboard: Dashboard) -> None:
-    from bot.services import admin
-
     async with dashboard.client() as browser:
         await dashboard.sign_in(browser, OM)
         assert (await browser.get("/", allow_redirects=False)).status == 200
@@ -255,3 +256,63 @@ async def test_staff_get_a_telegram_code_from_the_dashboard(dashboard: Dashboard
         issued = await browser.post("/telegram", data={"csrf_token": csrf(await page.text())})
         html = await issued.text()
         assert "Send this to the bot in Telegram within 7 days: <code>/start " in html
+
+
+async def test_a_reset_stops_the_old_password_at_once(dashboard: Dashboard) -> None:
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+    await staff_auth.issue_password_link(
+        dashboard.core.services, "cli:t", OM, reset_second_factor=True
+    )
+    async with dashboard.client() as thief:
+        page = await thief.get("/sign-in")
+        refused = await thief.post(
+            "/sign-in",
+            data={"csrf_token": csrf(await page.text()), "email": OM, "password": PASSWORD},
+        )
+        assert refused.status == 401
+
+
+async def test_the_set_up_key_belongs_to_one_session(dashboard: Dashboard) -> None:
+    async with dashboard.client() as first, dashboard.client() as second:
+        keys = []
+        for browser in (first, second):
+            page = await browser.get("/sign-in")
+            await browser.post(
+                "/sign-in",
+                data={"csrf_token": csrf(await page.text()), "email": OM, "password": PASSWORD},
+            )
+            keys.append(setup_key(await (await browser.get("/sign-in/set-up")).text()))
+        assert keys[0] != keys[1]
+
+
+async def test_behind_a_trusted_proxy_the_client_address_is_throttled_not_the_proxy(
+    dashboard: Dashboard,
+) -> None:
+    app = make_web_app(
+        dashboard.core.services, public_https=True, trusted_proxies=frozenset({"127.0.0.1"})
+    )
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    try:
+        async with aiohttp.ClientSession(
+            base_url=str(server.make_url("")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as proxy:
+            page = await proxy.get("/sign-in", headers=forwarded)
+            # Served as https by the proxy: HSTS, and a __Host- cookie that is Secure.
+            assert "Strict-Transport-Security" in page.headers
+            assert page.cookies["__Host-companion_session"]["secure"]
+            token = csrf(await page.text())
+            # The cookie is Secure, so this plain-http test client must send it by hand.
+            session_id = page.cookies["__Host-companion_session"].value
+            await proxy.post(
+                "/sign-in",
+                data={"csrf_token": token, "email": OM, "password": "wrong"},
+                headers={**forwarded, "Cookie": f"__Host-companion_session={session_id}"},
+            )
+    finally:
+        await server.close()
+    async with dashboard.core.services.uow() as session:
+        addresses = list(await session.scalars(select(SignInAttempt.address)))
+    assert addresses == ["203.0.113.9"]
