@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import SignInAttempt, Staff, StaffToken, WebSession
@@ -201,22 +201,22 @@ async def sign_in(
 ) -> SignedIn:
     """Check the password; on success, a new session (new id) waiting for the TOTP code."""
     email = email.strip().lower()[:254]
+    attempt_id, throttled = await _begin_attempt(ctx, email, address)
     async with ctx.uow() as session:
         now = ctx.now()
-        if await _throttled(session, email, address, now):
+        if throttled:
             audit(session, f"web:{address}", "staff.sign_in", None, email=email, result="throttled")
             await session.commit()
             raise SignInRefused("Too many tries. Please wait 15 minutes and try again.")
         staff = await session.scalar(select(Staff).where(Staff.email == email))
         matches = await _password_matches(staff, password)
         if not matches or staff is None or not staff.active:
-            session.add(SignInAttempt(email=email, address=address, at=now, succeeded=False))
             audit(session, f"web:{address}", "staff.sign_in", None, email=email, result="wrong")
             await session.commit()
             raise SignInRefused("That email and password do not match.")
         if staff.password_hash and _hasher.check_needs_rehash(staff.password_hash):
             staff.password_hash = await asyncio.to_thread(_hasher.hash, password)
-        session.add(SignInAttempt(email=email, address=address, at=now, succeeded=True))
+        await _succeeded(session, attempt_id)
         old = await session.get(WebSession, _digest(anonymous.session_token))
         if old is not None:
             old.ended_at = now
@@ -254,16 +254,17 @@ async def pending_totp_secret(ctx: ServiceContext, signed_in: SignedIn) -> str:
 
 async def check_code(ctx: ServiceContext, signed_in: SignedIn, code: str, address: str) -> SignedIn:
     """The TOTP code from his app: completes sign-in (and confirms a new set-up)."""
+    attempt_id, throttled = await _begin_attempt(ctx, signed_in.email or "", address)
     async with ctx.uow() as session:
         now = ctx.now()
         row = await session.get_one(WebSession, _digest(signed_in.session_token))
         staff = await session.get_one(Staff, signed_in.staff_id)
-        if await _throttled(session, staff.email, address, now):
+        if throttled:
             raise SignInRefused("Too many tries. Please wait 15 minutes and try again.")
         secret = staff.totp_secret if staff.totp_confirmed_at else row.pending_totp_secret
         step = _accepted_step(secret, staff.totp_last_step, code.strip().replace(" ", ""), now)
-        if step is None:
-            session.add(SignInAttempt(email=staff.email, address=address, at=now, succeeded=False))
+        # Claimed in the database, so two requests with one code cannot both pass.
+        if step is None or not await _claim_step(session, staff.id, step):
             audit(
                 session,
                 f"staff:{staff.id}",
@@ -273,7 +274,7 @@ async def check_code(ctx: ServiceContext, signed_in: SignedIn, code: str, addres
             )
             await session.commit()
             raise SignInRefused("That code is not right. Please try the newest code.")
-        staff.totp_last_step = step
+        await _succeeded(session, attempt_id)
         if staff.totp_confirmed_at is None:
             staff.totp_secret, staff.totp_confirmed_at = secret, now
             row.pending_totp_secret = None
@@ -282,6 +283,36 @@ async def check_code(ctx: ServiceContext, signed_in: SignedIn, code: str, addres
         audit(session, f"staff:{staff.id}", "staff.sign_in", f"staff:{staff.id}", result="complete")
         await session.commit()
     return _signed_in(signed_in.session_token, row, staff)
+
+
+async def _begin_attempt(ctx: ServiceContext, email: str, address: str) -> tuple[int, bool]:
+    """Record the try (as failed until it succeeds) and commit it before anything is
+    checked, so tries made in parallel all count; returns its id and whether it is over the
+    limit."""
+    async with ctx.uow() as session:
+        attempt = SignInAttempt(email=email, address=address, at=ctx.now(), succeeded=False)
+        session.add(attempt)
+        await session.commit()
+    async with ctx.uow() as session:
+        return attempt.id, await _throttled(session, email, address, ctx.now(), attempt.id)
+
+
+async def _succeeded(session: AsyncSession, attempt_id: int) -> None:
+    await session.execute(
+        update(SignInAttempt).where(SignInAttempt.id == attempt_id).values(succeeded=True)
+    )
+
+
+async def _claim_step(session: AsyncSession, staff_id: int, step: int) -> bool:
+    claimed = await session.execute(
+        update(Staff)
+        .where(
+            Staff.id == staff_id,
+            or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
 
 async def sign_out(ctx: ServiceContext, signed_in: SignedIn) -> None:
@@ -344,14 +375,20 @@ def _accepted_step(
     return None
 
 
-async def _throttled(session: AsyncSession, email: str, address: str, now: datetime) -> bool:
-    """Too many recent failures for this account from this address, for this account from
-    anywhere (a slower limit, against spread-out guessing), or from this address."""
+async def _throttled(
+    session: AsyncSession, email: str, address: str, now: datetime, attempt_id: int
+) -> bool:
+    """Too many other recent failures for this account from this address, for this account
+    from anywhere (a slower limit, against spread-out guessing), or from this address."""
     since = now - THROTTLE_WINDOW
     failures = (
         select(func.count())
         .select_from(SignInAttempt)
-        .where(SignInAttempt.succeeded.is_(False), SignInAttempt.at > since)
+        .where(
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.at > since,
+            SignInAttempt.id != attempt_id,
+        )
     )
     pair = await session.scalar(
         failures.where(SignInAttempt.email == email, SignInAttempt.address == address)

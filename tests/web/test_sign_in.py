@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import aiohttp
@@ -316,3 +317,27 @@ async def test_behind_a_trusted_proxy_the_client_address_is_throttled_not_the_pr
     async with dashboard.core.services.uow() as session:
         addresses = list(await session.scalars(select(SignInAttempt.address)))
     assert addresses == ["203.0.113.9"]
+
+
+async def test_tries_sent_all_at_once_still_get_only_five_checks(dashboard: Dashboard) -> None:
+    async with dashboard.client() as browser:
+        page = await browser.get("/sign-in")
+        token = csrf(await page.text())
+
+        async def wrong() -> int:
+            answer = await browser.post(
+                "/sign-in", data={"csrf_token": token, "email": OM, "password": "nope"}
+            )
+            return answer.status
+
+        statuses = await asyncio.gather(*(wrong() for _ in range(30)))
+    assert set(statuses) == {401}
+    async with dashboard.core.services.uow() as session:
+        results = [
+            (entry.details or {}).get("result")
+            for entry in await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "staff.sign_in")
+            )
+        ]
+    assert results.count("wrong") <= 5
+    assert results.count("throttled") >= 25
