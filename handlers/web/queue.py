@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
@@ -144,6 +145,29 @@ async def show_queue(request: web.Request) -> web.Response:
     )
 
 
+async def _act(
+    request: web.Request,
+    action: Awaitable[object],
+    then: str,
+    show_again: Callable[[web.Request, str], Awaitable[web.Response]],
+) -> web.Response:
+    """Run a service action: on success go to `then`; a rule it breaks is shown on the item
+    page (400); an item the person may not see is a 404, as if it did not exist."""
+    try:
+        await action
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_again(request, str(problem))
+    raise web.HTTPSeeOther(then)
+
+
+def _email(request: web.Request) -> str:
+    email = signed_in(request).email
+    assert email is not None  # noqa: S101 - signed in
+    return email
+
+
 def _absence_id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
@@ -177,64 +201,40 @@ async def decide_absence(request: web.Request) -> web.Response:
         decision = Decision(str(form.get("decision", "")))
     except ValueError:
         return await show_absence(request, "Choose acceptable or not acceptable.")
-    try:
-        await absence_review.decide_absence(
-            services(request),
-            f"staff:{me.staff_id}",
-            _absence_id(request),
-            decision,
-            str(form.get("message", "")),
-            viewer_email=me.email,
-        )
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_absence(request, str(problem))
-    raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+    action = absence_review.decide_absence(
+        services(request),
+        f"staff:{me.staff_id}",
+        _absence_id(request),
+        decision,
+        str(form.get("message", "")),
+        viewer_email=me.email,
+    )
+    return await _act(request, action, f"/absences/{_absence_id(request)}", show_absence)
 
 
 async def sick_note_received(request: web.Request) -> web.Response:
     me = signed_in(request)
-    try:
-        await absence_review.mark_certificate_received(
-            services(request), f"staff:{me.staff_id}", _absence_id(request), viewer_email=me.email
-        )
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_absence(request, str(problem))
-    raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+    action = absence_review.mark_certificate_received(
+        services(request), f"staff:{me.staff_id}", _absence_id(request), viewer_email=me.email
+    )
+    return await _act(request, action, f"/absences/{_absence_id(request)}", show_absence)
 
 
 async def absence_note(request: web.Request) -> web.Response:
-    me = signed_in(request)
-    assert me.email is not None  # noqa: S101 - signed in
     form = await request.post()
-    try:
-        await absence_review.add_note(
-            services(request), me.email, _absence_id(request), str(form.get("note", ""))
-        )
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_absence(request, str(problem))
-    raise web.HTTPSeeOther(f"/absences/{_absence_id(request)}")
+    action = absence_review.add_note(
+        services(request), _email(request), _absence_id(request), str(form.get("note", ""))
+    )
+    return await _act(request, action, f"/absences/{_absence_id(request)}", show_absence)
 
 
 async def complaint_note(request: web.Request) -> web.Response:
-    me = signed_in(request)
-    assert me.email is not None  # noqa: S101 - signed in
     reference = request.match_info["reference"]
     form = await request.post()
-    try:
-        await complaint_review.add_note(
-            services(request), me.email, reference, str(form.get("note", ""))
-        )
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_complaint(request, str(problem))
-    raise web.HTTPSeeOther(f"/complaints/{reference}")
+    action = complaint_review.add_note(
+        services(request), _email(request), reference, str(form.get("note", ""))
+    )
+    return await _act(request, action, f"/complaints/{reference}", show_complaint)
 
 
 async def show_complaint(request: web.Request, error: str | None = None) -> web.Response:
@@ -259,36 +259,22 @@ async def show_complaint(request: web.Request, error: str | None = None) -> web.
 
 
 async def acknowledge_complaint(request: web.Request) -> web.Response:
-    me = signed_in(request)
-    assert me.email is not None  # noqa: S101 - signed in
     reference = request.match_info["reference"]
-    try:
-        await complaint_review.acknowledge(services(request), me.email, reference)
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_complaint(request, str(problem))
-    raise web.HTTPSeeOther(f"/complaints/{reference}")
+    action = complaint_review.acknowledge(services(request), _email(request), reference)
+    return await _act(request, action, f"/complaints/{reference}", show_complaint)
 
 
 async def reply_complaint(request: web.Request) -> web.Response:
-    me = signed_in(request)
-    assert me.email is not None  # noqa: S101 - signed in
     reference = request.match_info["reference"]
     form = await request.post()
-    try:
-        await complaint_review.reply(
-            services(request),
-            me.email,
-            reference,
-            str(form.get("message", "")),
-            close=form.get("close") == "yes",
-        )
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_complaint(request, str(problem))
-    raise web.HTTPSeeOther(f"/complaints/{reference}")
+    action = complaint_review.reply(
+        services(request),
+        _email(request),
+        reference,
+        str(form.get("message", "")),
+        close=form.get("close") == "yes",
+    )
+    return await _act(request, action, f"/complaints/{reference}", show_complaint)
 
 
 async def show_format_request(request: web.Request, error: str | None = None) -> web.Response:
@@ -312,15 +298,10 @@ async def format_request_done(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="There is no such request in your queue.")
     form = await request.post()
     request_id = int(request.match_info["id"])
-    try:
-        await format_requests.mark_done(
-            services(request), f"staff:{me.staff_id}", request_id, str(form.get("message", ""))
-        )
-    except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    except DomainError as problem:
-        return await show_format_request(request, str(problem))
-    raise web.HTTPSeeOther(f"/format-requests/{request_id}")
+    action = format_requests.mark_done(
+        services(request), f"staff:{me.staff_id}", request_id, str(form.get("message", ""))
+    )
+    return await _act(request, action, f"/format-requests/{request_id}", show_format_request)
 
 
 async def download_file(request: web.Request) -> web.Response:
