@@ -21,8 +21,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/companion run
 
+# axe-core (npm) checks the dashboard's accessibility in the browser tests.
+node_modules/axe-core/axe.min.js: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
 ## test: set up with dev tools and run lint, types and every test
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

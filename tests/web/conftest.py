@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -12,6 +14,7 @@ import aiohttp
 import pyotp
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import select
 
 from bot.app import Core, build_core
@@ -20,6 +23,7 @@ from bot.db.models import Staff
 from bot.services import admin, staff_auth
 from handlers.web.app import make_web_app
 from tests.conftest import FakeClock, make_settings
+from tests.telegram.conftest import Harness, running_harness
 
 ACTOR = "cli:tester"
 PASSWORD = "correct horse battery staple"
@@ -110,3 +114,61 @@ async def dashboard(
     finally:
         await server.close()
         await core.close()
+
+
+ARTIFACTS = Path(os.environ.get("COMPANION_TEST_ARTIFACTS", "test-artifacts"))
+# Chromium as root in a closed network: no sandbox, no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing; .ci/run installs it")
+        pytest.skip("chromium not installed: apt-get install chromium")
+    return path
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def system(
+    database_url: str, profile: Profile, clock: FakeClock, tmp_path: Path
+) -> AsyncIterator[tuple[Harness, str]]:
+    """The bot on the local Bot API server and the dashboard, on one database."""
+    async with running_harness(database_url, profile, clock, tmp_path) as harness:
+        token, _ = await staff_auth.issue_password_link(
+            harness.core.services, ACTOR, "om@example.org"
+        )
+        await staff_auth.set_password(harness.core.services, token, PASSWORD, "127.0.0.1")
+        server = TestServer(make_web_app(harness.core.services), host="127.0.0.1")
+        await server.start_server()
+        try:
+            yield harness, str(server.make_url("")).rstrip("/")
+        finally:
+            await server.close()
