@@ -22,7 +22,7 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.attachments import AttachmentFetcher
-from bot.config import Profile, Settings, load_profile
+from bot.config import ConfigError, Profile, Settings, load_profile
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.i18n import Catalogs
@@ -148,8 +148,14 @@ async def running_web(core: Core) -> AsyncIterator[str]:
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise ConfigError(
+            f"The dashboard cannot listen on {settings.web_listen} ({error.strerror}). Set "
+            "COMPANION_WEB_LISTEN to a free address:port, or run with --no-web."
+        ) from None
     stop = asyncio.Event()
     # Housekeeping also runs when the dashboard is served alone (`companion web`).
     housekeeping = asyncio.create_task(_housekeeping(core, stop), name="housekeeping")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -193,3 +194,18 @@ def test_run_without_a_token_says_what_to_set(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "Error: Set COMPANION_BOT_TOKEN to the token BotFather gave your bot, then run this again."
     )
+
+
+def test_web_says_plainly_when_its_port_is_taken(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(cli, "db", "upgrade").exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("COMPANION_WEB_LISTEN", f"127.0.0.1:{port}")
+        result = run(cli, "web")
+    assert result.exit_code == 1
+    assert f"The dashboard cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--no-web" in result.output
