@@ -170,8 +170,21 @@ def is_overdue(status: Status, acknowledged: bool, due: Deadlines, today: date) 
     return today > due.reply_by
 
 
+def awaiting_acknowledgement(status: Status) -> bool:
+    """New at its stage: nobody has told him yet that it was read."""
+    return status in (Status.RECEIVED, Status.ESCALATED)
+
+
+def current_deadline(status: Status, due: Deadlines) -> date | None:
+    """The deadline that applies now: the acknowledgement until it is sent, then the reply;
+    none once it is answered or closed."""
+    if awaiting_acknowledgement(status):
+        return due.acknowledge_by
+    return due.reply_by if status.awaiting_reply else None
+
+
 def acknowledge(status: Status) -> Status:
-    if status not in (Status.RECEIVED, Status.ESCALATED):
+    if not awaiting_acknowledgement(status):
         raise Conflict(f"This complaint is {status.value}; only a new one can be acknowledged.")
     return Status.ACKNOWLEDGED
 

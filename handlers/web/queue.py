@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.domain import complaints as complaint_rules
 from bot.domain.absence import Decision
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.roles import Role, can_handle_format_requests
@@ -92,10 +93,12 @@ async def show_queue(request: web.Request) -> web.Response:
                 )
             )
     for c in await complaint_review.list_complaints(ctx, me.email):
-        # The deadline that matters now: the acknowledgement, until it is sent.
-        due = c.acknowledge_due if c.status in ("received", "escalated") else c.reply_due
+        status = complaint_rules.Status(c.status)
+        due = complaint_rules.current_deadline(
+            status, complaint_rules.Deadlines(c.acknowledge_due, c.reply_due)
+        )
         label, late = due_label(ctx, due)
-        if c.status in ("received", "escalated"):
+        if complaint_rules.awaiting_acknowledgement(status):
             label = f"acknowledge: {label}"
         items.append(
             QueueItem(
@@ -254,6 +257,9 @@ async def show_complaint(request: web.Request, error: str | None = None) -> web.
         item=view,
         due_label=label,
         late=late or view.overdue,
+        can_acknowledge=complaint_rules.awaiting_acknowledgement(
+            complaint_rules.Status(view.status)
+        ),
         error=error,
     )
 

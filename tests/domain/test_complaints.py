@@ -25,6 +25,7 @@ from bot.domain.complaints import (
     acknowledge,
     can_see,
     check_can_escalate,
+    current_deadline,
     deadlines,
     escalation_open_until,
     is_overdue,
@@ -465,3 +466,12 @@ def test_references_take_a_prefix() -> None:
     assert reference.startswith("F-")
     assert len(reference) == 7
     assert all(ch in ALPHABET for ch in reference[2:])
+
+
+def test_the_deadline_that_applies_now() -> None:
+    due = Deadlines(date(2026, 12, 1), date(2026, 12, 29))
+    assert current_deadline(Status.RECEIVED, due) == date(2026, 12, 1)
+    assert current_deadline(Status.ESCALATED, due) == date(2026, 12, 1)
+    assert current_deadline(Status.ACKNOWLEDGED, due) == date(2026, 12, 29)
+    assert current_deadline(Status.ANSWERED, due) is None
+    assert current_deadline(Status.CLOSED, due) is None
