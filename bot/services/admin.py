@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -263,17 +263,9 @@ async def _issue_code(
     ctx: ServiceContext, session: AsyncSession, participant: Participant, bot_username: str | None
 ) -> CodeView:
     code, expires_at, link = await _new_code(
-        ctx, session, EnrolmentCode.participant_id == participant.id, bot_username
+        ctx, session, bot_username, participant_id=participant.id
     )
-    session.add(
-        EnrolmentCode(
-            participant_id=participant.id,
-            code_hash=enrolment.hash_code(code, ctx.secret_key),
-            created_at=ctx.now(),
-            expires_at=expires_at,
-        )
-    )
-    return CodeView(participant.reference, enrolment.display_code(code), expires_at, link)
+    return CodeView(participant.reference, code, expires_at, link)
 
 
 async def issue_staff_code(
@@ -285,30 +277,28 @@ async def issue_staff_code(
         staff = await _staff(session, email)
         if not staff.active:
             raise InvalidInput(f"{staff.email} is not an active member of staff.")
-        code, expires_at, link = await _new_code(
-            ctx, session, EnrolmentCode.staff_id == staff.id, bot_username
-        )
-        session.add(
-            EnrolmentCode(
-                staff_id=staff.id,
-                code_hash=enrolment.hash_code(code, ctx.secret_key),
-                created_at=ctx.now(),
-                expires_at=expires_at,
-            )
-        )
+        code, expires_at, link = await _new_code(ctx, session, bot_username, staff_id=staff.id)
         audit(session, actor, "staff.telegram_code", f"staff:{staff.id}")
         await session.commit()
-    return CodeView(staff.email, enrolment.display_code(code), expires_at, link)
+    return CodeView(staff.email, code, expires_at, link)
 
 
 async def _new_code(
     ctx: ServiceContext,
     session: AsyncSession,
-    owner: ColumnElement[bool],
     bot_username: str | None,
+    *,
+    participant_id: int | None = None,
+    staff_id: int | None = None,
 ) -> tuple[str, datetime, str | None]:
-    """A fresh code for `owner`, revoking the owner's unused ones."""
+    """A fresh code for a participant or a member of staff, stored only as a keyed hash;
+    their earlier unused codes stop working. Returns it for display, its expiry and link."""
     now = ctx.now()
+    owner = (
+        EnrolmentCode.participant_id == participant_id
+        if participant_id is not None
+        else EnrolmentCode.staff_id == staff_id
+    )
     earlier = await session.scalars(
         select(EnrolmentCode).where(
             owner, EnrolmentCode.used_at.is_(None), EnrolmentCode.revoked_at.is_(None)
@@ -318,8 +308,17 @@ async def _new_code(
         old.revoked_at = now
     code = enrolment.new_code()
     expires_at = now + timedelta(days=ctx.profile.programme.enrolment_code_days)
+    session.add(
+        EnrolmentCode(
+            participant_id=participant_id,
+            staff_id=staff_id,
+            code_hash=enrolment.hash_code(code, ctx.secret_key),
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
     link = f"https://t.me/{bot_username}?start={code}" if bot_username else None
-    return code, expires_at, link
+    return enrolment.display_code(code), expires_at, link
 
 
 async def _staff(session: AsyncSession, email: str) -> Staff:
