@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+# Imported for its flush hook too, which keeps the staff queue in step with its items.
+from bot.db import queue_index
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -41,9 +45,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def make_session_factory(engine: AsyncEngine, zone: ZoneInfo) -> async_sessionmaker[AsyncSession]:
+    """Sessions for services; `zone` is the area's, for the local days the queue sorts by."""
     # expire_on_commit=False: objects stay readable after commit without lazy loads.
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, info={queue_index.ZONE_KEY: zone})
 
 
 class UnitOfWork:

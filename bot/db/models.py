@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -34,6 +35,7 @@ from bot.domain.absence import AbsenceStatus, Reason
 from bot.domain.attendance import Outcome
 from bot.domain.complaints import About, Category
 from bot.domain.complaints import Status as ComplaintStatus
+from bot.domain.queue import Kind, Task
 from bot.domain.roles import Role
 
 
@@ -375,10 +377,13 @@ class AbsenceReport(Base):
     decision_message: Mapped[str | None] = mapped_column(Text)
     # The message that told him, so staff can see whether it reached him.
     decision_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    # A colleague asked to take it (e.g. covering a leave); his own OM still sees it.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     participant: Mapped[Participant] = relationship()
     session: Mapped[ScheduledSession] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+    queue_item: Mapped[QueueItem | None] = relationship(back_populates="absence")
 
 
 class Attachment(Base):
@@ -434,6 +439,7 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None]
 
     participant: Mapped[Participant] = relationship()
+    queue_item: Mapped[QueueItem | None] = relationship(back_populates="complaint")
     entries: Mapped[list[ComplaintEntry]] = relationship(
         order_by="ComplaintEntry.id", back_populates="complaint"
     )
@@ -472,8 +478,71 @@ class FormatRequest(Base):
     done_at: Mapped[datetime | None] = mapped_column(index=True)
     done_by: Mapped[str | None] = mapped_column(String(200))
     message: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     participant: Mapped[Participant] = relationship()
+    queue_item: Mapped[QueueItem | None] = relationship(back_populates="format_request")
+
+
+class QueueItem(Base):
+    """Where an absence report, complaint or format request stands in the staff queue.
+
+    Derived from the item itself on every flush (`bot/db/queue_index.py`), never written by
+    hand, so that the queue can be filtered, counted and paged in the database.
+    """
+
+    __tablename__ = "queue_items"
+    __table_args__ = (
+        # Open items by due date: the queue's pages, kept small by leaving closed ones out.
+        Index(
+            "ix_queue_items_open",
+            "due",
+            "id",
+            sqlite_where=text("task IS NOT NULL"),
+            postgresql_where=text("task IS NOT NULL"),
+        ),
+        Index("ix_queue_items_participant", "participant_id", "due", "id"),
+        Index("ix_queue_items_assignee", "assignee_id", "due", "id"),
+        Index("ix_queue_items_stage", "kind", "stage", "due", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[Kind] = mapped_column(_value_enum(Kind, 20))
+    absence_id: Mapped[int | None] = mapped_column(ForeignKey("absence_reports.id"), unique=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    format_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("format_requests.id"), unique=True
+    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    # A complaint's or format request's reference; an absence is known by its number.
+    reference: Mapped[str | None] = mapped_column(String(20))
+    # What staff must do next; None once nothing is due from them.
+    task: Mapped[Task | None] = mapped_column(_value_enum(Task, 20))
+    due: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[bool] = mapped_column(Boolean)
+    # Who works on it: the role, the stage of a complaint, the person asked to take it,
+    # and the person a complaint is about (who must never see it).
+    queue: Mapped[Role] = mapped_column(_value_enum(Role, 40))
+    stage: Mapped[int | None] = mapped_column(Integer)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    about_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    absence: Mapped[AbsenceReport | None] = relationship(back_populates="queue_item")
+    complaint: Mapped[Complaint | None] = relationship(back_populates="queue_item")
+    format_request: Mapped[FormatRequest | None] = relationship(back_populates="queue_item")
+
+
+class SavedReply(Base):
+    """A reply staff in one role send often, to start from instead of typing it again."""
+
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Role] = mapped_column(_value_enum(Role, 40), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
 
 
 class StaffNote(Base):

@@ -19,6 +19,15 @@ def can_see_caseload(staff_id: int, role: Role, offender_manager_id: int) -> boo
     return role is Role.OFFENDER_MANAGER and staff_id == offender_manager_id
 
 
+def can_see_absence(
+    staff_id: int, role: Role, offender_manager_id: int, assignee_id: int | None
+) -> bool:
+    """An absence report: as his caseload, and also a colleague OM asked to take it."""
+    if can_see_caseload(staff_id, role, offender_manager_id):
+        return True
+    return role is Role.OFFENDER_MANAGER and assignee_id == staff_id
+
+
 def can_handle_format_requests(role: Role) -> bool:
     return role in (Role.CONTRACTS_OFFICER, Role.ADMIN)
 

@@ -19,7 +19,7 @@ from bot.db.models import AbsenceReport, Attachment, Attendance, Participant
 from bot.domain.absence import AbsenceStatus, Decision, decide
 from bot.domain.attendance import Outcome
 from bot.domain.errors import Conflict, InvalidInput, NotFound
-from bot.domain.roles import can_see_caseload
+from bot.domain.roles import can_see_absence
 from bot.services import staff_notes
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
@@ -218,14 +218,15 @@ _LOAD = (
 async def _report(
     session: AsyncSession, absence_id: int, viewer_email: str | None = None
 ) -> AbsenceReport:
-    """The report; when a viewer is named, only if it is in their caseload (else as if it
-    did not exist)."""
+    """The report; when a viewer is named, only if they may see it (else as if it did not
+    exist)."""
     report = await session.scalar(
         select(AbsenceReport).where(AbsenceReport.id == absence_id).options(*_LOAD)
     )
     if report is not None and viewer_email is not None:
         viewer = await staff_by_email(session, viewer_email)
-        if not can_see_caseload(viewer.id, viewer.role, report.participant.offender_manager_id):
+        om_id = report.participant.offender_manager_id
+        if not can_see_absence(viewer.id, viewer.role, om_id, report.assignee_id):
             report = None
     if report is None:
         raise NotFound(f"There is no absence report {absence_id}.")

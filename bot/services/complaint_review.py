@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from bot import messages
 from bot.db.claims import insert_once
-from bot.db.models import AppState, Complaint, Participant, Staff
+from bot.db.models import AppState, Complaint, Participant, QueueItem, Staff
 from bot.domain import complaints as rules
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.roles import Role
@@ -101,18 +101,19 @@ async def list_complaints(
     return [v for v in views if v.overdue] if overdue_only else views
 
 
-def scope_clause(scope: rules.Scope) -> ColumnElement[bool]:
-    """The same rule as `rules.admits`, as a WHERE clause, so lists stay in the database."""
-    not_about = or_(Complaint.about_staff_id.is_(None), Complaint.about_staff_id != scope.staff_id)
+def scope_clause(
+    scope: rules.Scope, table: type[Complaint] | type[QueueItem] = Complaint
+) -> ColumnElement[bool]:
+    """The same rule as `rules.admits`, as a WHERE clause, so lists stay in the database;
+    on complaints, or on their rows in the staff queue (which carry the same columns)."""
+    not_about = or_(table.about_staff_id.is_(None), table.about_staff_id != scope.staff_id)
     if scope.everything:
         return not_about
     allowed = []
     if scope.stage is not None:
-        allowed.append(Complaint.stage == scope.stage)
+        allowed.append(table.stage == scope.stage)
     if scope.assigned_in is not None:
-        allowed.append(
-            and_(Complaint.queue == scope.assigned_in, Complaint.assignee_id == scope.staff_id)
-        )
+        allowed.append(and_(table.queue == scope.assigned_in, table.assignee_id == scope.staff_id))
     return and_(not_about, or_(*allowed))
 
 

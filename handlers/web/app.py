@@ -52,7 +52,7 @@ def make_web_app(
     public_https: bool = False,
     trusted_proxies: frozenset[str] = frozenset(),
 ) -> web.Application:
-    from handlers.web import admin_pages, cohorts, participants, queue, sign_in
+    from handlers.web import admin_pages, cohorts, participants, queue, replies, sign_in
 
     app = web.Application(
         middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
@@ -72,6 +72,7 @@ def make_web_app(
     cohorts.add_routes(app)
     admin_pages.add_routes(app)
     participants.add_routes(app)
+    replies.add_routes(app)
     return app
 
 

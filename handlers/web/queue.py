@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
 from bot.domain import complaints as complaint_rules
 from bot.domain.absence import Decision
-from bot.domain.errors import DomainError, NotFound
-from bot.domain.roles import Role, can_handle_format_requests
-from bot.services import absence_review, complaint_review, format_requests, staff_files
+from bot.domain.errors import DomainError, InvalidInput, NotFound
+from bot.domain.queue import Kind, Task
+from bot.domain.roles import can_handle_format_requests
+from bot.services import (
+    absence_review,
+    complaint_review,
+    format_requests,
+    queue,
+    saved_replies,
+    staff_files,
+)
 from bot.services.context import ServiceContext
 from handlers.web.app import render, services, signed_in
-
-CASELOAD_ROLES = (Role.OFFENDER_MANAGER, Role.ADMIN)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueItem:
-    kind: str  # "absence", "complaint", "format"
-    title: str
-    reference: str
-    first_name: str
-    status: str
-    due: date | None
-    due_label: str
-    overdue: bool
-    url: str
 
 
 def add_routes(app: web.Application) -> None:
@@ -46,6 +39,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/format-requests/{id:[0-9]{1,18}}", show_format_request)
     app.router.add_post("/format-requests/{id:[0-9]{1,18}}/done", format_request_done)
     app.router.add_get("/files/{id:[0-9]{1,18}}", download_file)
+    app.router.add_post("/absences/{id:[0-9]{1,18}}/assign", assign_absence)
+    app.router.add_post("/complaints/{reference}/assign", assign_complaint)
+    app.router.add_post("/format-requests/{id:[0-9]{1,18}}/assign", assign_format_request)
 
 
 def due_label(ctx: ServiceContext, due: date | None) -> tuple[str, bool]:
@@ -62,89 +58,76 @@ def due_label(ctx: ServiceContext, due: date | None) -> tuple[str, bool]:
     return ("1 working day overdue" if late == 1 else f"{late} working days overdue"), True
 
 
+def row_due_label(ctx: ServiceContext, row: queue.Row) -> str:
+    if row.deadline:
+        label, _ = due_label(ctx, row.due)
+        return f"acknowledge: {label}" if row.task is Task.ACKNOWLEDGE else label
+    if row.kind is Kind.ABSENCE:
+        return f"session on {row.due:%d %b %Y}"
+    return f"since {row.due:%d %b %Y}"
+
+
+def _filters(request: web.Request) -> queue.Filters:
+    """The queue's filters from the address; anything unknown is simply not applied."""
+    query = request.query
+    kind = query.get("type", "")
+    status = query.get("status", "")
+    assignee = query.get("assignee", "")
+    return queue.Filters(
+        kind=Kind(kind) if kind in Kind._value2member_map_ else None,
+        status=status if status in STATUS_CHOICES else None,
+        assignee=queue.Assignee(assignee)
+        if assignee in queue.Assignee._value2member_map_
+        else queue.Assignee.ANYONE,
+        overdue=query.get("overdue") in ("1", "on", ""),
+    )
+
+
+STATUS_CHOICES = {task.value: task.label for task in Task} | {queue.CLOSED: "Closed"}
+
+
 async def show_queue(request: web.Request) -> web.Response:
     ctx, me = services(request), signed_in(request)
-    assert me.email is not None and me.role is not None  # noqa: S101 - signed in
-    items: list[QueueItem] = []
-    if me.role in CASELOAD_ROLES:
-        own = None if me.role is Role.ADMIN else me.email
-        for a in await absence_review.list_absences(ctx, pending_only=True, offender_manager=own):
-            # A missing sick note has a real deadline; a decision has none, so it is shown
-            # by the session's date and never counted as overdue.
-            waiting_for_note = a.sick_note_due is not None and a.certificate_received_at is None
-            if waiting_for_note:
-                due = a.sick_note_due
-                label, late = due_label(ctx, due)
-            else:
-                due = a.session_starts_at.date()
-                label, late = f"session on {due:%d %b}", False
-            title = "Absence to decide" if a.status == "reported" else "Sick note to check"
-            items.append(
-                QueueItem(
-                    "absence",
-                    title,
-                    f"#{a.id}",
-                    a.first_name,
-                    a.status,
-                    due,
-                    label,
-                    late,
-                    f"/absences/{a.id}",
-                )
-            )
-    for c in await complaint_review.list_complaints(ctx, me.email):
-        status = complaint_rules.Status(c.status)
-        due = complaint_rules.current_deadline(
-            status, complaint_rules.Deadlines(c.acknowledge_due, c.reply_due)
+    assert me.email is not None  # noqa: S101 - signed in
+    filters = _filters(request)
+    try:
+        page = await queue.list_queue(
+            ctx,
+            me.email,
+            filters,
+            after=queue.Cursor.parse(request.query.get("after")),
+            before=queue.Cursor.parse(request.query.get("before")),
         )
-        label, late = due_label(ctx, due)
-        if complaint_rules.awaiting_acknowledgement(status):
-            label = f"acknowledge: {label}"
-        items.append(
-            QueueItem(
-                "complaint",
-                f"Complaint, stage {c.stage}",
-                c.reference,
-                c.first_name,
-                c.status,
-                c.reply_due,
-                label,
-                late or c.overdue,
-                f"/complaints/{c.reference}",
-            )
-        )
-    if can_handle_format_requests(me.role):
-        for f in await format_requests.list_requests(ctx):
-            items.append(
-                QueueItem(
-                    "format",
-                    "Another language or format",
-                    f.reference,
-                    f.first_name,
-                    "waiting",
-                    None,
-                    "",
-                    False,
-                    f"/format-requests/{f.id}",
-                )
-            )
-    kind = request.query.get("type")
-    if kind:
-        items = [i for i in items if i.kind == kind]
-    if "overdue" in request.query:
-        items = [i for i in items if i.overdue]
-    items.sort(key=lambda i: (i.due is None, i.due or date.max, i.reference))
-    counts = {
-        "all": len(items),
-        "overdue": sum(1 for i in items if i.overdue),
+    except InvalidInput:
+        raise web.HTTPBadRequest(text="That page link is not valid.") from None
+    params = {
+        "type": filters.kind.value if filters.kind else "",
+        "status": str(filters.status or ""),
+        "assignee": "" if filters.assignee is queue.Assignee.ANYONE else filters.assignee.value,
     }
+    if filters.overdue:
+        params["overdue"] = "1"
+    kept = {k: v for k, v in params.items() if v}
+
+    def link(**changes: str) -> str:
+        merged = {k: v for k, v in (kept | changes).items() if v}
+        return "/?" + urlencode(merged) if merged else "/"
+
     return render(
         request,
         "queue.html",
-        items=items,
-        counts=counts,
-        kind=kind or "",
-        overdue_only="overdue" in request.query,
+        page=page,
+        rows=[(row, row_due_label(ctx, row)) for row in page.rows],
+        filters=filters,
+        statuses=STATUS_CHOICES,
+        kinds={
+            Kind.ABSENCE: "Absences",
+            Kind.COMPLAINT: "Complaints",
+            Kind.FORMAT: "Format requests",
+        },
+        link=link,
+        next_link=link(after=str(page.next)) if page.next else None,
+        previous_link=link(before=str(page.previous)) if page.previous else None,
     )
 
 
@@ -171,6 +154,56 @@ def _email(request: web.Request) -> str:
     return email
 
 
+async def _item_tools(request: web.Request, kind: Kind, key: str, path: str) -> dict[str, Any]:
+    """What every item page offers: who has it and who could, and the saved replies
+    (`?reply=ID` puts one in the message box, so this works without JavaScript)."""
+    ctx, email = services(request), _email(request)
+    replies = await saved_replies.list_replies(ctx, email)
+    chosen = request.query.get("reply", "")
+    return {
+        "assignment": await queue.assignment(ctx, email, kind, key),
+        "assign_action": f"{path}/assign",
+        "saved_replies": replies,
+        "prefill": next((r.text for r in replies if str(r.id) == chosen), ""),
+    }
+
+
+async def _assign(
+    request: web.Request,
+    kind: Kind,
+    key: str,
+    path: str,
+    show_again: Callable[[web.Request, str], Awaitable[web.Response]],
+) -> web.Response:
+    form = await request.post()
+    chosen = str(form.get("assignee", ""))
+    try:
+        still_mine = await queue.assign(
+            services(request), _email(request), kind, key, int(chosen) if chosen.isdigit() else None
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_again(request, str(problem))
+    # Handed on to someone else's eyes only: back to the queue, as it is no longer here.
+    raise web.HTTPSeeOther(path if still_mine else "/")
+
+
+async def assign_absence(request: web.Request) -> web.Response:
+    key = str(_absence_id(request))
+    return await _assign(request, Kind.ABSENCE, key, f"/absences/{key}", show_absence)
+
+
+async def assign_complaint(request: web.Request) -> web.Response:
+    key = request.match_info["reference"]
+    return await _assign(request, Kind.COMPLAINT, key, f"/complaints/{key}", show_complaint)
+
+
+async def assign_format_request(request: web.Request) -> web.Response:
+    key = request.match_info["id"]
+    return await _assign(request, Kind.FORMAT, key, f"/format-requests/{key}", show_format_request)
+
+
 def _absence_id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
@@ -185,9 +218,11 @@ async def show_absence(request: web.Request, error: str | None = None) -> web.Re
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
     label, late = due_label(services(request), view.sick_note_due)
+    path = f"/absences/{view.id}"
     return render(
         request,
         "absence.html",
+        **await _item_tools(request, Kind.ABSENCE, str(view.id), path),
         status=400 if error else 200,
         item=view,
         files=files,
@@ -250,9 +285,11 @@ async def show_complaint(request: web.Request, error: str | None = None) -> web.
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
     label, late = due_label(services(request), view.reply_due)
+    path = f"/complaints/{view.reference}"
     return render(
         request,
         "complaint.html",
+        **await _item_tools(request, Kind.COMPLAINT, view.reference, path),
         status=400 if error else 200,
         item=view,
         due_label=label,
@@ -293,8 +330,14 @@ async def show_format_request(request: web.Request, error: str | None = None) ->
         )
     except NotFound:
         raise web.HTTPNotFound(text="There is no such request in your queue.") from None
+    path = f"/format-requests/{item.id}"
     return render(
-        request, "format_request.html", status=400 if error else 200, item=item, error=error
+        request,
+        "format_request.html",
+        status=400 if error else 200,
+        item=item,
+        error=error,
+        **await _item_tools(request, Kind.FORMAT, str(item.id), path),
     )
 
 

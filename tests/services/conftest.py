@@ -18,5 +18,7 @@ async def services(
     database_url: str, profile: Profile, clock: FakeClock
 ) -> AsyncIterator[ServiceContext]:
     engine = make_engine(database_url)
-    yield ServiceContext(make_session_factory(engine), profile, Catalogs(), TEST_SECRET, clock)
+    yield ServiceContext(
+        make_session_factory(engine, profile.zone), profile, Catalogs(), TEST_SECRET, clock
+    )
     await engine.dispose()

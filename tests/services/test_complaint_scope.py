@@ -11,7 +11,9 @@ from bot.db.models import Complaint, Participant, Staff
 from bot.domain import complaints as rules
 from bot.domain.complaints import About, Category, Status
 from bot.domain.roles import Role
+from bot.domain.queue import Kind
 from bot.services import admin, complaint_review
+from bot.services import queue as staff_queue
 from bot.services.complaints import visibility
 from bot.services.context import ServiceContext
 
@@ -73,5 +75,10 @@ async def test_every_viewer_lists_exactly_what_the_rule_lets_them_see(
         )
         listed = await complaint_review.list_complaints(services, email)
         assert sorted(v.reference for v in listed) == expected, email
+        # The staff queue (its own table) lists the same ones.
+        page = await staff_queue.list_queue(
+            services, email, staff_queue.Filters(kind=Kind.COMPLAINT), limit=1000
+        )
+        assert sorted(r.reference for r in page.rows) == expected, email
         # Nobody ever lists a complaint about themselves.
         assert all(c.about_staff_id != staff[email] for c in every if c.reference in expected)

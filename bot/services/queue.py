@@ -1,0 +1,364 @@
+"""The staff queue: one list per person, filtered, counted and paged in the database.
+
+Rows come from `queue_items` (kept in step with the items by a flush hook), so a page costs
+the same with a hundred items or a million: keyset pagination on (due, id) over an index.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+
+from bot.db.models import AbsenceReport, Complaint, FormatRequest, Participant, QueueItem, Staff
+from bot.domain import complaints as complaint_rules
+from bot.domain import queue as rules
+from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.queue import Kind, Task
+from bot.domain.roles import Role, can_handle_format_requests, can_see_absence
+from bot.services import complaint_review
+from bot.services.complaints import visibility
+from bot.services.context import ServiceContext, audit
+from bot.services.notices import notify_staff, staff_by_email
+
+PAGE_SIZE = 50
+# Counting stops here: beyond it a number helps nobody, and counting costs time.
+COUNT_CAP = 10_000
+
+
+class Assignee(enum.StrEnum):
+    ANYONE = "anyone"
+    ME = "me"
+    NOBODY = "nobody"
+
+
+CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    kind: Kind | None = None
+    # A task, CLOSED, or None for every open item.
+    status: Task | str | None = None
+    assignee: Assignee = Assignee.ANYONE
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A place in the queue: the (due, id) of the row next to it."""
+
+    due: date
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.due.isoformat()}_{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        if not text:
+            return None
+        try:
+            day, _, number = text.partition("_")
+            return cls(date.fromisoformat(day), int(number))
+        except ValueError:
+            raise InvalidInput("That page link is not valid.") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    kind: Kind
+    task: Task | None
+    label: str
+    reference: str
+    first_name: str
+    stage: int | None
+    due: date
+    deadline: bool
+    overdue: bool
+    assignee: str | None
+    path: str  # the item's page
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    matching: int
+    overdue: int
+    by_kind: dict[Kind, int]
+    cap: int = COUNT_CAP
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[Row]
+    counts: Counts
+    next: Cursor | None
+    previous: Cursor | None
+
+
+def visible(viewer: Staff) -> ColumnElement[bool]:
+    """The queue rows this person may see: the same rules as the item pages
+    (`can_see_absence`, `complaints.admits`, `can_handle_format_requests`)."""
+    terms: list[ColumnElement[bool]] = []
+    if viewer.role is Role.ADMIN:
+        terms.append(QueueItem.kind == Kind.ABSENCE)
+    elif viewer.role is Role.OFFENDER_MANAGER:
+        caseload = select(Participant.id).where(Participant.offender_manager_id == viewer.id)
+        terms.append(
+            and_(
+                QueueItem.kind == Kind.ABSENCE,
+                or_(QueueItem.participant_id.in_(caseload), QueueItem.assignee_id == viewer.id),
+            )
+        )
+    scope = complaint_rules.scope_for(viewer.id, viewer.role)
+    if scope is not None:
+        terms.append(
+            and_(
+                QueueItem.kind == Kind.COMPLAINT,
+                complaint_review.scope_clause(scope, QueueItem),
+            )
+        )
+    if can_handle_format_requests(viewer.role):
+        terms.append(QueueItem.kind == Kind.FORMAT)
+    return or_(*terms) if terms else false()
+
+
+def _overdue(today: date) -> ColumnElement[bool]:
+    """`rules.is_overdue` in SQL."""
+    return and_(QueueItem.task.is_not(None), QueueItem.deadline.is_(True), QueueItem.due < today)
+
+
+def _where(viewer: Staff, filters: Filters, today: date) -> list[ColumnElement[bool]]:
+    where = [visible(viewer)]
+    if filters.kind is not None:
+        where.append(QueueItem.kind == filters.kind)
+    if filters.status == CLOSED:
+        where.append(QueueItem.task.is_(None))
+    elif filters.status is not None:
+        where.append(QueueItem.task == Task(filters.status))
+    else:
+        where.append(QueueItem.task.is_not(None))
+    if filters.assignee is Assignee.ME:
+        where.append(QueueItem.assignee_id == viewer.id)
+    elif filters.assignee is Assignee.NOBODY:
+        where.append(QueueItem.assignee_id.is_(None))
+    if filters.overdue:
+        where.append(_overdue(today))
+    return where
+
+
+async def _count(session: AsyncSession, where: list[ColumnElement[bool]]) -> int:
+    capped = select(QueueItem.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
+
+
+async def list_queue(
+    ctx: ServiceContext,
+    viewer_email: str,
+    filters: Filters = Filters(),
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of this person's queue, most urgent first."""
+    today = ctx.now().astimezone(ctx.profile.zone).date()
+    async with ctx.uow() as session:
+        viewer = await staff_by_email(session, viewer_email)
+        where = _where(viewer, filters, today)
+        key = tuple_(QueueItem.due, QueueItem.id)
+        query = _rows_query(where)
+        if before is not None:
+            query = query.where(key < tuple_(before.due, before.id)).order_by(
+                QueueItem.due.desc(), QueueItem.id.desc()
+            )
+        else:
+            if after is not None:
+                query = query.where(key > tuple_(after.due, after.id))
+            query = query.order_by(QueueItem.due, QueueItem.id)
+        found = [
+            (item, _row(item, name, assignee, today))
+            for item, name, assignee in await session.execute(query.limit(limit + 1))
+        ]
+        more = len(found) > limit
+        found = found[:limit]
+        if before is not None:
+            found.reverse()
+        without_kind = _where(
+            viewer, Filters(None, filters.status, filters.assignee, filters.overdue), today
+        )
+        by_kind = {k: await _count(session, [*without_kind, QueueItem.kind == k]) for k in Kind}
+        counts = Counts(
+            matching=await _count(session, where),
+            overdue=await _count(session, [*where, _overdue(today)]),
+            by_kind=by_kind,
+        )
+    has_next = more if before is None else True
+    has_previous = (after is not None) if before is None else more
+    return Page(
+        [row for _, row in found],
+        counts,
+        next=Cursor(found[-1][0].due, found[-1][0].id) if has_next and found else None,
+        previous=Cursor(found[0][0].due, found[0][0].id) if has_previous and found else None,
+    )
+
+
+def _rows_query(where: list[ColumnElement[bool]]) -> Select[QueueItem, str, str]:
+    assignee = aliased(Staff)
+    return (
+        select(QueueItem, Participant.name, assignee.name)
+        .join(Participant, Participant.id == QueueItem.participant_id)
+        .outerjoin(assignee, assignee.id == QueueItem.assignee_id)
+        .where(*where)
+    )
+
+
+def _row(item: QueueItem, first_name: str, assignee: str | None, today: date) -> Row:
+    entry = rules.Entry(item.task, item.due, item.deadline)
+    if item.kind is Kind.ABSENCE:
+        reference, path = f"#{item.absence_id}", f"/absences/{item.absence_id}"
+    elif item.kind is Kind.COMPLAINT:
+        reference = item.reference or ""
+        path = f"/complaints/{reference}"
+    else:
+        reference, path = item.reference or "", f"/format-requests/{item.format_request_id}"
+    label = item.task.label if item.task else "Closed"
+    if item.kind is Kind.COMPLAINT and item.task is not None:
+        label = f"{label} (stage {item.stage})"
+    return Row(
+        kind=item.kind,
+        task=item.task,
+        label=label,
+        reference=reference,
+        first_name=first_name,
+        stage=item.stage,
+        due=item.due,
+        deadline=item.deadline,
+        overdue=rules.is_overdue(entry, today),
+        assignee=assignee,
+        path=path,
+    )
+
+
+# Assigning to a colleague
+
+
+@dataclass(frozen=True, slots=True)
+class Colleague:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Who has an item now, and who else could take it."""
+
+    assignee: Colleague | None
+    candidates: list[Colleague]
+    # Some items must always be with someone (see `rules.needs_assignee`).
+    required: bool
+
+
+Assignable = AbsenceReport | Complaint | FormatRequest
+
+
+async def _item(
+    session: AsyncSession, viewer: Staff, kind: Kind, key: str
+) -> tuple[Assignable, QueueItem]:
+    """An item this person may see, and its queue row (else as if it did not exist)."""
+    missing = NotFound("There is no such item in your queue.")
+    target: Assignable | None
+    if kind is Kind.ABSENCE:
+        report = await session.scalar(
+            select(AbsenceReport)
+            .where(AbsenceReport.id == _number(key))
+            .options(selectinload(AbsenceReport.participant))
+        )
+        if report is not None and not can_see_absence(
+            viewer.id, viewer.role, report.participant.offender_manager_id, report.assignee_id
+        ):
+            report = None
+        target, column = report, QueueItem.absence_id
+    elif kind is Kind.COMPLAINT:
+        complaint = await session.scalar(
+            select(Complaint).where(Complaint.reference == key.strip().upper())
+        )
+        if complaint is not None and not complaint_rules.can_see(
+            viewer.id, viewer.role, visibility(complaint)
+        ):
+            complaint = None
+        target, column = complaint, QueueItem.complaint_id
+    else:
+        target = None
+        if can_handle_format_requests(viewer.role):
+            target = await session.get(FormatRequest, _number(key))
+        column = QueueItem.format_request_id
+    if target is None:
+        raise missing
+    item = await session.scalar(select(QueueItem).where(column == target.id))
+    if item is None:
+        raise missing
+    return target, item
+
+
+def _number(key: str) -> int:
+    return int(key) if key.isdigit() and len(key) < 19 else 0
+
+
+async def _candidates(session: AsyncSession, item: QueueItem) -> list[Staff]:
+    role = rules.handling_role(item.kind, item.queue)
+    found = await session.scalars(
+        select(Staff).where(Staff.role == role, Staff.active.is_(True)).order_by(Staff.name)
+    )
+    return [s for s in found if rules.can_take(s.id, s.role, role, item.about_staff_id)]
+
+
+async def assignment(ctx: ServiceContext, viewer_email: str, kind: Kind, key: str) -> Assignment:
+    async with ctx.uow() as session:
+        viewer = await staff_by_email(session, viewer_email)
+        _, item = await _item(session, viewer, kind, key)
+        current = await session.get(Staff, item.assignee_id) if item.assignee_id else None
+        return Assignment(
+            Colleague(current.id, current.name) if current else None,
+            [Colleague(s.id, s.name) for s in await _candidates(session, item)],
+            rules.needs_assignee(item.kind, item.queue),
+        )
+
+
+async def assign(
+    ctx: ServiceContext, viewer_email: str, kind: Kind, key: str, assignee_id: int | None
+) -> bool:
+    """Ask a colleague to take an item, or (None) give it back to everyone in the role.
+    The colleague gets the neutral Telegram alert; the change is audited. Returns whether
+    the person who assigned it can still see it."""
+    async with ctx.uow() as session:
+        viewer = await staff_by_email(session, viewer_email)
+        target, item = await _item(session, viewer, kind, key)
+        colleague = None
+        if assignee_id is not None:
+            candidates = await _candidates(session, item)
+            colleague = next((s for s in candidates if s.id == assignee_id), None)
+            if colleague is None:
+                raise InvalidInput("Choose a colleague who works on this kind of item.")
+        elif rules.needs_assignee(item.kind, item.queue):
+            raise InvalidInput("Choose the colleague who should take it.")
+        target.assignee_id = assignee_id
+        audit(
+            session,
+            f"staff:{viewer.id}",
+            "queue.assign",
+            f"{kind.value}:{target.id}",
+            assignee=f"staff:{assignee_id}" if assignee_id else None,
+        )
+        if colleague is not None and colleague.id != viewer.id:
+            notify_staff(ctx, session, colleague)
+        await session.flush()
+        still_visible = await session.scalar(
+            select(func.count()).where(QueueItem.id == item.id, visible(viewer))
+        )
+        await session.commit()
+    return bool(still_visible)
