@@ -30,6 +30,8 @@ node_modules/axe-core/axe.min.js: package.json
 test: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	@# Plain English: the hardest participant messages (tests/i18n/test_readability.py sets limits).
+	$(BIN)/python -m tests.i18n.readability
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

@@ -365,8 +365,8 @@ BUTTON_CANT_ATTEND = N_("I can't attend")
 
 def sick_note_received(t: Translator, session: datetime) -> str:
     return t._(
-        "Thank you. Your sick note for the session on {session} has been sent to your "
-        "Offender Manager."
+        "Thank you. I have sent your sick note to your Offender Manager. "
+        "It is for the session on {session}."
     ).format(session=session_label(t, session))
 
 
@@ -423,19 +423,19 @@ def decision_acceptable(t: Translator, session: datetime) -> str:
     # Sent unprompted: a neutral first line.
     return t._(
         "Update about your session on {session}.\n\n"
-        "Your Offender Manager has accepted your reason for missing it. "
-        "You will need to do a catch-up session for it."
+        "Your Offender Manager has accepted your reason. "
+        "You still need to do a catch-up for it."
     ).format(session=session_label(t, session))
 
 
 def decision_unacceptable(t: Translator, session: datetime) -> str:
     return t._(
         "Update about your session on {session}.\n\n"
-        "Your Offender Manager has not accepted your reason for missing it. "
-        "You will need to do a catch-up session for it.\n\n"
-        "Missing a session without a reason your Offender Manager agrees with can lead to a "
-        "warning, or to going back to court. Your Offender Manager will talk to you about "
-        "what happens next."
+        "Your Offender Manager has not accepted your reason. "
+        "You still need to do a catch-up for it.\n\n"
+        "Missing a session for a reason that is not accepted can lead to a warning. "
+        "Or you may have to go back to court. "
+        "Your Offender Manager will talk to you about what happens next."
     ).format(session=session_label(t, session))
 
 
@@ -469,12 +469,12 @@ def catch_up_first(t: Translator, om: StaffContact) -> str:
     """For a man who may not join the group yet (a catch-up to do, or past the allowance)."""
     if om.phone:
         return t._(
-            "You may not be able to join this session yet, because of the sessions you "
-            "missed. Please call your Offender Manager before you come: {phone}"
+            "You may not be able to join this session yet. This is because of the sessions "
+            "you missed. Please call your Offender Manager before you come: {phone}"
         ).format(phone=om.phone)
     return t._(
-        "You may not be able to join this session yet, because of the sessions you missed. "
-        "Please contact your Offender Manager before you come."
+        "You may not be able to join this session yet. This is because of the sessions you "
+        "missed. Please contact your Offender Manager before you come."
     )
 
 
@@ -549,6 +549,7 @@ def reminders_saved(t: Translator, choice: str) -> str:
 
 
 def staff_linked(t: Translator, name: str) -> str:
+    # Translators: staff notice (sent to staff in English only), not for participants.
     return t._(
         "Hello, {name}. This chat will now send you notices about your caseload. "
         "Please answer participants from the dashboard or the command line."
@@ -556,6 +557,7 @@ def staff_linked(t: Translator, name: str) -> str:
 
 
 def staff_chat_only(t: Translator) -> str:
+    # Translators: staff notice (sent to staff in English only), not for participants.
     return t._("This chat only sends you notices. Please use the dashboard to answer.")
 
 
@@ -895,11 +897,14 @@ def format_done(t: Translator, reference: str, words: str | None) -> str:
 
 def staff_new_item(t: Translator, dashboard_url: str | None) -> str:
     if dashboard_url:
+        # Translators: staff notice (sent to staff in English only), not for participants.
         return t._("New item in your queue: {url}").format(url=dashboard_url)
+    # Translators: staff notice (sent to staff in English only), not for participants.
     return t._("New item in your queue.")
 
 
 def staff_overdue(t: Translator, count: int) -> str:
+    # Translators: staff notice (sent to staff in English only), not for participants.
     return t.ngettext(
         "You have {n} complaint past its deadline. Please look at your queue.",
         "You have {n} complaints past their deadline. Please look at your queue.",

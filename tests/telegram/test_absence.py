@@ -228,6 +228,7 @@ async def test_a_decision_reaches_him_in_neutral_words(
         assert "has accepted your reason" in text and "court" not in text
     else:
         assert "has not accepted your reason" in text
+        assert "can lead to a warning" in text and "go back to court" in text
         assert "will talk to you about what happens next" in text
     # The decision is also the session's attendance outcome, and uses a catch-up.
     [progress] = await harness.say(user, "/progress")

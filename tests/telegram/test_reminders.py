@@ -260,8 +260,8 @@ async def test_he_is_told_to_call_first_when_a_catch_up_is_due(harness: Harness)
     await admin.record_attendance(harness.core.services, ACTOR, reference, 1, Outcome.ABSENT)
     reminder = await _reminder(harness, user, EVENING_BEFORE + timedelta(days=7))
     assert (reminder.text or "").endswith(
-        "You may not be able to join this session yet, because of the sessions you missed. "
-        "Please call your Offender Manager before you come: 01234 567890"
+        "You may not be able to join this session yet. This is because of the sessions you "
+        "missed. Please call your Offender Manager before you come: 01234 567890"
     )
 
 

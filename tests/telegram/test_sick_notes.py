@@ -53,8 +53,8 @@ async def test_a_photo_of_the_note_is_kept_and_his_om_told(harness: Harness) -> 
     user.send_photo(JPEG)
     [thanks] = await harness.replies(user, before)
     assert thanks.text == (
-        "Thank you. Your sick note for the session on Thursday, 3 December 2026 at 18:00 has "
-        "been sent to your Offender Manager."
+        "Thank you. I have sent your sick note to your Offender Manager. "
+        "It is for the session on Thursday, 3 December 2026 at 18:00."
     )
     [notice] = await harness.replies(om, om_before)
     assert notice.text == "New item in your queue."
@@ -75,7 +75,7 @@ async def test_a_pdf_is_accepted(harness: Harness) -> None:
     before = len(user.messages())
     user.send_document(PDF, "sick-note.pdf", "application/pdf")
     [thanks] = await harness.replies(user, before)
-    assert (thanks.text or "").startswith("Thank you. Your sick note")
+    assert (thanks.text or "").startswith("Thank you. I have sent your sick note")
     [attachment] = await _wait_fetched(harness)
     assert (attachment.file_name, attachment.content) == ("sick-note.pdf", PDF)
 
