@@ -35,3 +35,12 @@ def can_handle_format_requests(role: Role) -> bool:
 def can_take_attendance(staff_id: int, role: Role, facilitator_ids: set[int]) -> bool:
     """A cohort's register: the facilitators who run it, and admins."""
     return role is Role.ADMIN or (role is Role.FACILITATOR and staff_id in facilitator_ids)
+
+
+def can_see_participant(
+    staff_id: int, role: Role, offender_manager_id: int, facilitator_ids: set[int]
+) -> bool:
+    """His record (progress, phone link, codes): his OM, his cohort's facilitators, admins."""
+    return can_see_caseload(staff_id, role, offender_manager_id) or can_take_attendance(
+        staff_id, role, facilitator_ids
+    )

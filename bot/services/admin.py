@@ -701,6 +701,74 @@ async def bot_username(ctx: ServiceContext) -> str | None:
         return value
 
 
+@dataclass(frozen=True, slots=True)
+class StaffAccount:
+    id: int
+    email: str
+    name: str
+    role: Role
+    active: bool
+    password_set: bool
+    second_factor: bool
+    telegram_linked: bool
+
+
+async def _admin(session: AsyncSession, email: str) -> Staff:
+    viewer = await staff_by_email(session, email)
+    if viewer.role is not Role.ADMIN:
+        raise NotFound("There is no such page.")
+    return viewer
+
+
+async def staff_accounts(ctx: ServiceContext, viewer_email: str) -> list[StaffAccount]:
+    """Every account and how far it is set up; for admins."""
+    async with ctx.uow() as session:
+        await _admin(session, viewer_email)
+        rows = await session.scalars(select(Staff).order_by(Staff.active.desc(), Staff.name))
+        return [
+            StaffAccount(
+                s.id,
+                s.email,
+                s.name,
+                s.role,
+                s.active,
+                s.password_hash is not None,
+                s.totp_confirmed_at is not None,
+                s.telegram_chat_id is not None,
+            )
+            for s in rows
+        ]
+
+
+async def set_staff_role(ctx: ServiceContext, actor: str, email: str, role: str) -> StaffView:
+    """Change someone's role; refused while work still hangs on the old one (a caseload,
+    cohorts they run), so nothing is left with nobody."""
+    try:
+        new_role = Role(role)
+    except ValueError as error:
+        raise InvalidInput(f"Unknown role {role!r}.") from error
+    async with ctx.uow() as session:
+        staff = await _staff(session, email)
+        if staff.role is new_role:
+            raise Conflict(f"{staff.email} is already {new_role.value.replace('_', ' ')}.")
+        caseload = await session.scalar(
+            select(Participant.id).where(Participant.offender_manager_id == staff.id).limit(1)
+        )
+        runs = await session.scalar(
+            select(CohortStaff.cohort_id).where(CohortStaff.staff_id == staff.id).limit(1)
+        )
+        if caseload is not None or runs is not None:
+            raise Conflict(
+                f"{staff.email} still has participants or cohorts; move them to someone else first."
+            )
+        old = staff.role
+        # Their dashboard reads the role on every request, so it applies at once.
+        staff.role = new_role
+        audit(session, actor, "staff.role", f"staff:{staff.id}", old=old.value, new=role)
+        await session.commit()
+    return StaffView(staff.id, staff.email, staff.name, staff.role.value, staff.phone)
+
+
 async def list_staff(ctx: ServiceContext) -> list[StaffView]:
     async with ctx.uow() as session:
         rows = await session.scalars(select(Staff).order_by(Staff.name))

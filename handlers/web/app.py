@@ -41,7 +41,8 @@ PUBLIC = ("/sign-in", "/set-password/", "/static/", "/healthz")
 SECOND_FACTOR = ("/sign-in/code", "/sign-in/set-up", "/sign-out")
 
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
@@ -52,7 +53,15 @@ def make_web_app(
     public_https: bool = False,
     trusted_proxies: frozenset[str] = frozenset(),
 ) -> web.Application:
-    from handlers.web import admin_pages, cohorts, participants, queue, replies, sign_in
+    from handlers.web import (
+        admin_pages,
+        caseload,
+        cohorts,
+        participants,
+        queue,
+        replies,
+        sign_in,
+    )
 
     app = web.Application(
         middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
@@ -67,17 +76,25 @@ def make_web_app(
     )
     app.router.add_static("/static/", HERE / "static")
     app.router.add_get("/healthz", _healthz)
+    app.router.add_post("/keep-alive", _keep_alive)
     sign_in.add_routes(app)
     queue.add_routes(app)
     cohorts.add_routes(app)
     admin_pages.add_routes(app)
     participants.add_routes(app)
+    caseload.add_routes(app)
     replies.add_routes(app)
     return app
 
 
 async def _healthz(_request: web.Request) -> web.Response:
     return web.Response(text="ok")
+
+
+async def _keep_alive(request: web.Request) -> web.Response:
+    """ "Stay signed in": the session middleware has already renewed the idle timer."""
+    signed_in(request)
+    return web.Response(status=204)
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
@@ -88,6 +105,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         .render(
             signed_in=signed_in,
             csrf_token=signed_in.csrf_token if signed_in else "",
+            idle_minutes=int(staff_auth.IDLE_TIMEOUT.total_seconds() // 60),
             **context,
         )
     )

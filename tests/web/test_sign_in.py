@@ -86,7 +86,9 @@ async def test_pages_have_strict_headers_and_are_not_cached(dashboard: Dashboard
             headers = page.headers
             assert headers["Cache-Control"] == "no-store"
             assert "default-src 'none'" in headers["Content-Security-Policy"]
-            assert "script-src" not in headers["Content-Security-Policy"]
+            # Scripts only from our own files: never inline, never from elsewhere.
+            assert "script-src 'self';" in headers["Content-Security-Policy"]
+            assert "unsafe-inline" not in headers["Content-Security-Policy"]
             assert headers["X-Frame-Options"] == "DENY"
             assert headers["X-Content-Type-Options"] == "nosniff"
             assert headers["Referrer-Policy"] == "no-referrer"
