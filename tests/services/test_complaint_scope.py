@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.db.models import Complaint, Participant, Staff
 from bot.domain import complaints as rules
 from bot.domain.complaints import About, Category, Status
-from bot.domain.roles import Role
 from bot.domain.queue import Kind
+from bot.domain.roles import Role
 from bot.services import admin, complaint_review
 from bot.services import queue as staff_queue
 from bot.services.complaints import visibility

@@ -10,7 +10,7 @@ import pyotp
 from playwright.async_api import Browser
 
 from tests.telegram.conftest import Harness, button_data
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, Dashboard
 
 
 async def test_om_decides_an_absence_in_the_browser_and_he_is_told(
@@ -59,3 +59,31 @@ async def test_om_decides_an_absence_in_the_browser_and_he_is_told(
     await page.set_viewport_size({"width": 375, "height": 740})
     await page.goto(f"{url}/")
     await page.screenshot(path=artifacts / "queue-phone.png", full_page=True)
+
+
+async def test_the_idle_warning_lets_staff_stay_signed_in(
+    dashboard: Dashboard, browser: Browser, artifacts: Path
+) -> None:
+    """WCAG 2.2.1: two minutes before the idle sign-out a warning offers to stay."""
+    url = str(dashboard.server.make_url("")).rstrip("/")
+    page = await browser.new_page()
+    await page.clock.install()
+    await page.goto(f"{url}/sign-in")
+    await page.get_by_label("Email").fill("om@example.org")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{url}/sign-in/set-up")
+    secret = (await page.locator("#secret").inner_text()).replace(" ", "")
+    await page.get_by_label("Code").fill(pyotp.TOTP(secret).at(dashboard.clock.now))
+    await page.get_by_role("button", name="Finish").click()
+    await page.wait_for_url(f"{url}/")
+    warning = page.get_by_role("alertdialog")
+    assert not await warning.is_visible()
+    await page.clock.fast_forward("28:01")
+    assert await warning.is_visible()
+    assert await page.evaluate("document.activeElement.id") == "timeout-stay"
+    await page.screenshot(path=artifacts / "idle-warning.png", full_page=True)
+    async with page.expect_response(f"{url}/keep-alive") as answer:
+        await warning.get_by_role("button", name="Stay signed in").click()
+    assert (await answer.value).status == 204
+    assert not await warning.is_visible()
