@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean messages
+.PHONY: run test lint clean messages bench bench-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,11 @@ messages: $(VENV)/.installed-dev
 		-o locales/messages.pot bot handlers
 	@if ls locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location; fi
+
+## bench: measure the dashboard with a big queue (figures in bench/README.md)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.dashboard --items 100000
+
+## bench-smoke: the same, small and quick, so the benchmarks cannot rot (run in CI)
+bench-smoke: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.dashboard --smoke

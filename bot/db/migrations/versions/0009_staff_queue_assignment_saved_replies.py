@@ -101,7 +101,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("format_request_id", name=op.f("uq_queue_items_format_request_id")),
     )
     with op.batch_alter_table("queue_items", schema=None) as batch_op:
-        batch_op.create_index("ix_queue_items_assignee", ["assignee_id", "due", "id"], unique=False)
+        batch_op.create_index(
+            "ix_queue_items_assignee",
+            ["assignee_id", "due", "id"],
+            unique=False,
+            sqlite_where=sa.text("task IS NOT NULL"),
+            postgresql_where=sa.text("task IS NOT NULL"),
+        )
         batch_op.create_index(
             "ix_queue_items_open",
             ["due", "id"],
@@ -110,9 +116,19 @@ def upgrade() -> None:
             postgresql_where=sa.text("task IS NOT NULL"),
         )
         batch_op.create_index(
-            "ix_queue_items_participant", ["participant_id", "due", "id"], unique=False
+            "ix_queue_items_participant",
+            ["participant_id", "due", "id"],
+            unique=False,
+            sqlite_where=sa.text("task IS NOT NULL"),
+            postgresql_where=sa.text("task IS NOT NULL"),
         )
-        batch_op.create_index("ix_queue_items_stage", ["kind", "stage", "due", "id"], unique=False)
+        batch_op.create_index(
+            "ix_queue_items_stage",
+            ["kind", "stage", "due", "id"],
+            unique=False,
+            sqlite_where=sa.text("task IS NOT NULL"),
+            postgresql_where=sa.text("task IS NOT NULL"),
+        )
 
     with op.batch_alter_table("absence_reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
@@ -303,14 +319,26 @@ def downgrade() -> None:
         batch_op.drop_column("assignee_id")
 
     with op.batch_alter_table("queue_items", schema=None) as batch_op:
-        batch_op.drop_index("ix_queue_items_stage")
-        batch_op.drop_index("ix_queue_items_participant")
+        batch_op.drop_index(
+            "ix_queue_items_stage",
+            sqlite_where=sa.text("task IS NOT NULL"),
+            postgresql_where=sa.text("task IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_queue_items_participant",
+            sqlite_where=sa.text("task IS NOT NULL"),
+            postgresql_where=sa.text("task IS NOT NULL"),
+        )
         batch_op.drop_index(
             "ix_queue_items_open",
             sqlite_where=sa.text("task IS NOT NULL"),
             postgresql_where=sa.text("task IS NOT NULL"),
         )
-        batch_op.drop_index("ix_queue_items_assignee")
+        batch_op.drop_index(
+            "ix_queue_items_assignee",
+            sqlite_where=sa.text("task IS NOT NULL"),
+            postgresql_where=sa.text("task IS NOT NULL"),
+        )
 
     op.drop_table("queue_items")
     # ### end Alembic commands ###
