@@ -21,6 +21,7 @@ from bot.app import Core, build_core
 from bot.config import Profile
 from bot.db.models import Staff
 from bot.services import admin, staff_auth
+from bot.services.context import ServiceContext
 from handlers.web.app import make_web_app
 from tests.conftest import FakeClock, make_settings
 from tests.telegram.conftest import Harness, running_harness
@@ -47,8 +48,7 @@ class Dashboard:
         await self.give_password(email)
 
     async def give_password(self, email: str) -> None:
-        token, _ = await staff_auth.issue_password_link(self.core.services, ACTOR, email)
-        await staff_auth.set_password(self.core.services, token, PASSWORD, "127.0.0.1")
+        await give_password(self.core.services, email)
 
     async def totp(self, email: str) -> pyotp.TOTP:
         async with self.core.services.uow() as session:
@@ -79,6 +79,11 @@ class Dashboard:
         assert (done.status, done.headers.get("Location")) == (303, "/"), await done.text()
         # The next code step, so a later sign-in in the same test gets a fresh code.
         self.clock.advance(timedelta(seconds=30))
+
+
+async def give_password(services: ServiceContext, email: str) -> None:
+    token, _ = await staff_auth.issue_password_link(services, ACTOR, email)
+    await staff_auth.set_password(services, token, PASSWORD, "127.0.0.1")
 
 
 def setup_key(html: str) -> str:
@@ -162,10 +167,7 @@ async def system(
 ) -> AsyncIterator[tuple[Harness, str]]:
     """The bot on the local Bot API server and the dashboard, on one database."""
     async with running_harness(database_url, profile, clock, tmp_path) as harness:
-        token, _ = await staff_auth.issue_password_link(
-            harness.core.services, ACTOR, "om@example.org"
-        )
-        await staff_auth.set_password(harness.core.services, token, PASSWORD, "127.0.0.1")
+        await give_password(harness.core.services, "om@example.org")
         server = TestServer(make_web_app(harness.core.services), host="127.0.0.1")
         await server.start_server()
         try:

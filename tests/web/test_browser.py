@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyotp
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
+from tests.conftest import FakeClock
 from tests.telegram.conftest import Harness, button_data
-from tests.web.conftest import PASSWORD, Dashboard
+from tests.telegram.test_complaints import CHIEF, SPO, _raise, _staff
+from tests.web.conftest import PASSWORD, Dashboard, give_password
 
 
 async def test_om_decides_an_absence_in_the_browser_and_he_is_told(
@@ -87,3 +89,55 @@ async def test_the_idle_warning_lets_staff_stay_signed_in(
         await warning.get_by_role("button", name="Stay signed in").click()
     assert (await answer.value).status == 204
     assert not await warning.is_visible()
+
+
+async def _sign_in(page: Page, url: str, email: str, clock: FakeClock) -> None:
+    """Password, then setting up the second factor (first sign-in)."""
+    await page.goto(f"{url}/sign-in")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{url}/sign-in/set-up")
+    secret = (await page.locator("#secret").inner_text()).replace(" ", "")
+    await page.get_by_label("Code").fill(pyotp.TOTP(secret).at(clock.now))
+    await page.get_by_role("button", name="Finish").click()
+    await page.wait_for_url(f"{url}/")
+
+
+async def test_spo_replies_he_escalates_and_the_chief_officer_sees_it(
+    system: tuple[Harness, str], browser: Browser, artifacts: Path
+) -> None:
+    harness, url = system
+    await _staff(harness)
+    for email in (SPO, CHIEF):
+        await give_password(harness.core.services, email)
+    user = harness.sandbox.user(9502, "Sam")
+    await harness.enrol(user)
+    reference, _ = await _raise(harness, user, "I was treated unfairly", "Someone else")
+
+    spo = await browser.new_page()
+    await _sign_in(spo, url, SPO, harness.clock)
+    await spo.get_by_role("link", name="Complaint to acknowledge (stage 1)").click()
+    before = len(user.messages())
+    await spo.get_by_role("button", name="Acknowledge (tell him it has been read)").click()
+    await spo.wait_for_load_state()
+    await spo.get_by_label("Your answer (he reads it in the chat)").fill("We looked into it. Sorry.")
+    await spo.screenshot(path=artifacts / "complaint.png", full_page=True)
+    await spo.get_by_role("button", name="Send reply").click()
+    await spo.wait_for_load_state()
+    _ack, words, answer = await harness.replies(user, before, 3)
+    assert "We looked into it. Sorry." in (words.text or "")
+
+    ask = await harness.tap(user, answer, "I'm not satisfied")
+    assert "Chief Officer" in (ask.text or "")
+    [check] = await harness.say(user, "Nothing has changed.")
+    await harness.tap(user, check, "Send it")
+
+    chief = await browser.new_page()
+    await _sign_in(chief, url, CHIEF, harness.clock)
+    await chief.get_by_role("link", name="Complaint to acknowledge (stage 2)").click()
+    assert reference in await chief.content()
+    assert "Nothing has changed." in await chief.content()
+    # The SPO's queue no longer holds it: stage 2 is the Chief Officer's.
+    await spo.goto(f"{url}/")
+    assert reference not in await spo.content()
