@@ -127,7 +127,9 @@ async def seed(core_services: object, items: int, now: datetime) -> None:
             ],
         )
         people = list(
-            await session.execute(select(Participant.id, Participant.cohort_id).order_by(Participant.id))
+            await session.execute(
+                select(Participant.id, Participant.cohort_id).order_by(Participant.id)
+            )
         )
         sessions = {
             (c, n): (i, at)
@@ -160,8 +162,15 @@ async def seed(core_services: object, items: int, now: datetime) -> None:
             }
         )
         rows.append(
-            _row(Kind.ABSENCE, person, Task.DECIDE_ABSENCE if open_ else None, starts_at.date(),
-                 False, Role.OFFENDER_MANAGER, absence_id=n + 1)
+            _row(
+                Kind.ABSENCE,
+                person,
+                Task.DECIDE_ABSENCE if open_ else None,
+                starts_at.date(),
+                False,
+                Role.OFFENDER_MANAGER,
+                absence_id=n + 1,
+            )
         )
     found: list[dict[str, object]] = []
     for n in range(complaints):
@@ -184,8 +193,17 @@ async def seed(core_services: object, items: int, now: datetime) -> None:
             }
         )
         rows.append(
-            _row(Kind.COMPLAINT, person, Task.ACKNOWLEDGE if open_ else None, due, True,
-                 Role.SENIOR_PROBATION_OFFICER, complaint_id=n + 1, reference=f"C-{n:07d}", stage=1)
+            _row(
+                Kind.COMPLAINT,
+                person,
+                Task.ACKNOWLEDGE if open_ else None,
+                due,
+                True,
+                Role.SENIOR_PROBATION_OFFICER,
+                complaint_id=n + 1,
+                reference=f"C-{n:07d}",
+                stage=1,
+            )
         )
     asked: list[dict[str, object]] = []
     for n in range(formats):
@@ -202,8 +220,16 @@ async def seed(core_services: object, items: int, now: datetime) -> None:
             }
         )
         rows.append(
-            _row(Kind.FORMAT, person, Task.SEND_FORMAT if open_ else None, now.date(), False,
-                 Role.CONTRACTS_OFFICER, format_request_id=n + 1, reference=f"F-{n:07d}")
+            _row(
+                Kind.FORMAT,
+                person,
+                Task.SEND_FORMAT if open_ else None,
+                now.date(),
+                False,
+                Role.CONTRACTS_OFFICER,
+                format_request_id=n + 1,
+                reference=f"F-{n:07d}",
+            )
         )
     async with factory() as session:
         for table, values in (
@@ -249,7 +275,8 @@ async def sign_in(client: aiohttp.ClientSession, email: str) -> None:
     page = await client.get("/sign-in")
     token = CSRF.search(await page.text()).group(1)  # type: ignore[union-attr]
     answer = await client.post(
-        "/sign-in", data={"csrf_token": token, "email": email, "password": PASSWORD},
+        "/sign-in",
+        data={"csrf_token": token, "email": email, "password": PASSWORD},
         allow_redirects=False,
     )
     html = await (await client.get(answer.headers["Location"])).text()
@@ -283,7 +310,8 @@ async def main(items: int, runs: int, database_url: str | None) -> None:
         await upgrade(core.engine)
         began = time.perf_counter()
         await seed(core.services, items, datetime.now(UTC))
-        print(f"seeded {items:,} queue items in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})")
+        took, backend = time.perf_counter() - began, url.split(":")[0]
+        print(f"seeded {items:,} queue items in {took:.1f} s ({backend})")
         for email in ("admin@example.org", "om0@example.org"):
             token, _ = await staff_auth.issue_password_link(core.services, "bench", email)
             await staff_auth.set_password(core.services, token, PASSWORD, "127.0.0.1")
@@ -297,7 +325,9 @@ async def main(items: int, runs: int, database_url: str | None) -> None:
                     await sign_in(client, email)
                     first = await (await client.get("/")).text()
                     next_link = re.search(r'<a href="([^"]+)" rel="next">', first)
-                    item = re.search(r'<a href="(/(?:absences|complaints|format-requests)/[^"]+)">', first)
+                    item = re.search(
+                        r'<a href="(/(?:absences|complaints|format-requests)/[^"]+)">', first
+                    )
                     paths = {"queue": "/", "filtered": "/?type=complaint&overdue=1"}
                     if next_link:
                         paths["next page"] = next_link.group(1).replace("&amp;", "&")
@@ -306,7 +336,10 @@ async def main(items: int, runs: int, database_url: str | None) -> None:
                     for name, path in paths.items():
                         p50, p95 = await timed(client, path, runs)
                         who = email.split("@")[0]
-                        print(f"{items:>9,} items  {who:<6} {name:<10} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+                        print(
+                            f"{items:>9,} items  {who:<6} {name:<10} "
+                            f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+                        )
         finally:
             await server.close()
             await core.close()

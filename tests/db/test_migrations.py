@@ -64,7 +64,8 @@ async def test_the_queue_is_built_for_items_that_were_already_there(database_url
         "INSERT INTO cohorts (id, name, created_at) VALUES (1, 'A', '2026-11-01 09:00:00')",
         "INSERT INTO scheduled_sessions (id, cohort_id, number, starts_at, duration_minutes) "
         "VALUES (1, 1, 1, '2026-11-05 18:00:00', 120)",
-        "INSERT INTO participants (id, reference, name, cohort_id, offender_manager_id, created_at) "
+        "INSERT INTO participants (id, reference, name, cohort_id, offender_manager_id, "
+        "created_at) "
         "VALUES (1, 'P-AAAAAA', 'Sam', 1, 1, '2026-11-01 09:00:00')",
         "INSERT INTO absence_reports (id, participant_id, session_id, reason, status, "
         "reported_at, self_certificate_due) VALUES "

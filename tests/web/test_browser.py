@@ -121,7 +121,9 @@ async def test_spo_replies_he_escalates_and_the_chief_officer_sees_it(
     before = len(user.messages())
     await spo.get_by_role("button", name="Acknowledge (tell him it has been read)").click()
     await spo.wait_for_load_state()
-    await spo.get_by_label("Your answer (he reads it in the chat)").fill("We looked into it. Sorry.")
+    await spo.get_by_label("Your answer (he reads it in the chat)").fill(
+        "We looked into it. Sorry."
+    )
     await spo.screenshot(path=artifacts / "complaint.png", full_page=True)
     await spo.get_by_role("button", name="Send reply").click()
     await spo.wait_for_load_state()
