@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload, undefer
 from bot.db.models import AbsenceReport, Attachment, Complaint, Participant
 from bot.domain import complaints as complaint_rules
 from bot.domain.errors import NotFound
-from bot.domain.roles import can_see_caseload
+from bot.domain.roles import can_see_absence
 from bot.services.complaints import visibility
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import staff_by_email
@@ -39,8 +39,11 @@ async def download(ctx: ServiceContext, viewer_email: str, attachment_id: int) -
                 .where(AbsenceReport.id == attachment.absence_id)
                 .options(selectinload(AbsenceReport.participant))
             )
-            allowed = report is not None and can_see_caseload(
-                viewer.id, viewer.role, report.participant.offender_manager_id
+            allowed = report is not None and can_see_absence(
+                viewer.id,
+                viewer.role,
+                report.participant.offender_manager_id,
+                report.assignee_id,
             )
         elif attachment is not None and attachment.complaint_id is not None:
             complaint = await session.scalar(
