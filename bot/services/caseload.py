@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -15,7 +15,6 @@ from bot.db.models import (
     CatchUpBooking,
     Cohort,
     CohortStaff,
-    OutboxMessage,
     Participant,
     Staff,
     TelegramLink,
@@ -24,7 +23,7 @@ from bot.domain.attendance import AttendanceSummary
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.roles import Role, can_see_participant, can_take_attendance
 from bot.services import admin
-from bot.services.context import ServiceContext, audit
+from bot.services.context import ServiceContext, audit, cancel_pending
 from bot.services.notices import staff_by_email
 from bot.services.progress import load_summary
 
@@ -168,11 +167,7 @@ async def revoke_phone_link(ctx: ServiceContext, viewer_email: str, reference: s
         now = ctx.now()
         for link in links:
             link.unlinked_at = now
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.chat_id == link.chat_id, OutboxMessage.status == "pending")
-                .values(status="cancelled", last_error="phone link revoked")
-            )
+            await cancel_pending(session, link.chat_id, "phone link revoked")
         audit(session, f"staff:{viewer.id}", "participant.unlink", f"participant:{participant.id}")
         await session.commit()
 

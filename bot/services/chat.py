@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -33,7 +33,7 @@ from bot.services import (
     preferences,
     sick_notes,
 )
-from bot.services.context import ServiceContext, audit, queue_message
+from bot.services.context import ServiceContext, audit, cancel_pending, queue_message
 from bot.services.incoming_files import IncomingFile
 from bot.services.progress import load_summary, next_session
 from bot.services.turns import Inbound, Turn, om_contact
@@ -191,12 +191,7 @@ class ChatService:
         t = self._ctx.catalogs.translator(participant.language, inbound.language_code)
         for old in old_links:
             old.unlinked_at = now
-            # Nothing still waiting may reach a phone that is no longer his.
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.chat_id == old.chat_id, OutboxMessage.status == "pending")
-                .values(status="cancelled", last_error="chat unlinked")
-            )
+            await cancel_pending(session, old.chat_id, "chat unlinked")
             if old.participant_id == participant.id and old.chat_id != inbound.chat_id:
                 queue_message(session, now, old.chat_id, messages.unlinked_elsewhere(t))
         session.add(

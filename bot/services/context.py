@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Profile
@@ -76,3 +77,12 @@ def audit(
 ) -> None:
     """Record a staff or admin action in the caller's transaction."""
     session.add(AuditEntry(actor=actor, action=action, subject=subject, details=details or None))
+
+
+async def cancel_pending(session: AsyncSession, chat_id: int, reason: str) -> None:
+    """Nothing still waiting may reach a chat that no longer speaks for him."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
+        .values(status="cancelled", last_error=reason)
+    )

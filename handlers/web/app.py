@@ -126,6 +126,13 @@ def signed_in(request: web.Request) -> SignedIn:
     return value
 
 
+def signed_in_email(request: web.Request) -> str:
+    """Whose request this is, for the services (which check what that person may do)."""
+    email = signed_in(request).email
+    assert email is not None  # noqa: S101 - the session middleware let only them through
+    return email
+
+
 def services(request: web.Request) -> ServiceContext:
     return request.app[SERVICES]
 

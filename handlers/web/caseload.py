@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.domain.errors import DomainError, NotFound
 from bot.services import caseload
-from handlers.web.app import qr_data_uri, render, services, signed_in
+from handlers.web.app import qr_data_uri, render, services, signed_in_email
 
 REFERENCE = "{reference:P-[A-Za-z0-9]{1,12}}"
 
@@ -21,18 +21,12 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"/participants/{REFERENCE}/catch-ups", book_catch_up)
 
 
-def _email(request: web.Request) -> str:
-    email = signed_in(request).email
-    assert email is not None  # noqa: S101 - signed in
-    return email
-
-
 def _reference(request: web.Request) -> str:
     return request.match_info["reference"]
 
 
 async def show_people(request: web.Request) -> web.Response:
-    people = await caseload.my_participants(services(request), _email(request))
+    people = await caseload.my_participants(services(request), signed_in_email(request))
     return render(request, "participants.html", people=people)
 
 
@@ -44,7 +38,7 @@ async def show_record(
 ) -> web.Response:
     try:
         record = await caseload.show_participant(
-            services(request), _email(request), _reference(request)
+            services(request), signed_in_email(request), _reference(request)
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
@@ -61,7 +55,9 @@ async def show_record(
 
 async def unlink_phone(request: web.Request) -> web.Response:
     try:
-        await caseload.revoke_phone_link(services(request), _email(request), _reference(request))
+        await caseload.revoke_phone_link(
+            services(request), signed_in_email(request), _reference(request)
+        )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
     except DomainError as problem:
@@ -75,8 +71,8 @@ async def unlink_phone(request: web.Request) -> web.Response:
 async def new_code(request: web.Request) -> web.Response:
     ctx = services(request)
     try:
-        code = await caseload.new_code(ctx, _email(request), _reference(request))
-        record = await caseload.show_participant(ctx, _email(request), _reference(request))
+        code = await caseload.new_code(ctx, signed_in_email(request), _reference(request))
+        record = await caseload.show_participant(ctx, signed_in_email(request), _reference(request))
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
     return render(
@@ -102,7 +98,7 @@ async def book_catch_up(request: web.Request) -> web.Response:
     try:
         local = await caseload.book_catch_up(
             services(request),
-            _email(request),
+            signed_in_email(request),
             _reference(request),
             number,
             starts_at,

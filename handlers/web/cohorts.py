@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.domain.errors import DomainError, NotFound
 from bot.services import admin
-from handlers.web.app import render, services, signed_in
+from handlers.web.app import render, services, signed_in_email
 
 # The register's choices, as the CLI names them.
 CHOICES = admin.ATTENDANCE_CHOICES
@@ -18,14 +18,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/cohorts/{id:[0-9]{1,18}}/sessions/{number:[0-9]{1,4}}", submit_register)
 
 
-def _email(request: web.Request) -> str:
-    email = signed_in(request).email
-    assert email is not None  # noqa: S101 - signed in
-    return email
-
-
 async def show_cohorts(request: web.Request) -> web.Response:
-    cohorts = await admin.cohorts_run_by(services(request), _email(request))
+    cohorts = await admin.cohorts_run_by(services(request), signed_in_email(request))
     return render(request, "cohorts.html", cohorts=cohorts)
 
 
@@ -35,7 +29,7 @@ async def show_register(
     try:
         register = await admin.session_register(
             services(request),
-            _email(request),
+            signed_in_email(request),
             int(request.match_info["id"]),
             int(request.match_info["number"]),
         )
@@ -61,7 +55,7 @@ async def submit_register(request: web.Request) -> web.Response:
     try:
         changed = await admin.record_session(
             services(request),
-            _email(request),
+            signed_in_email(request),
             int(request.match_info["id"]),
             int(request.match_info["number"]),
             outcomes,

@@ -23,7 +23,7 @@ from bot.services import (
     staff_files,
 )
 from bot.services.context import ServiceContext
-from handlers.web.app import render, services, signed_in
+from handlers.web.app import render, services, signed_in, signed_in_email
 
 
 def add_routes(app: web.Application) -> None:
@@ -148,16 +148,10 @@ async def _act(
     raise web.HTTPSeeOther(then)
 
 
-def _email(request: web.Request) -> str:
-    email = signed_in(request).email
-    assert email is not None  # noqa: S101 - signed in
-    return email
-
-
 async def _item_tools(request: web.Request, kind: Kind, key: str, path: str) -> dict[str, Any]:
     """What every item page offers: who has it and who could, and the saved replies
     (`?reply=ID` puts one in the message box, so this works without JavaScript)."""
-    ctx, email = services(request), _email(request)
+    ctx, email = services(request), signed_in_email(request)
     replies = await saved_replies.list_replies(ctx, email)
     chosen = request.query.get("reply", "")
     return {
@@ -179,7 +173,11 @@ async def _assign(
     chosen = str(form.get("assignee", ""))
     try:
         still_mine = await queue.assign(
-            services(request), _email(request), kind, key, int(chosen) if chosen.isdigit() else None
+            services(request),
+            signed_in_email(request),
+            kind,
+            key,
+            int(chosen) if chosen.isdigit() else None,
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
@@ -261,7 +259,7 @@ async def sick_note_received(request: web.Request) -> web.Response:
 async def absence_note(request: web.Request) -> web.Response:
     form = await request.post()
     action = absence_review.add_note(
-        services(request), _email(request), _absence_id(request), str(form.get("note", ""))
+        services(request), signed_in_email(request), _absence_id(request), str(form.get("note", ""))
     )
     return await _act(request, action, f"/absences/{_absence_id(request)}", show_absence)
 
@@ -270,7 +268,7 @@ async def complaint_note(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     form = await request.post()
     action = complaint_review.add_note(
-        services(request), _email(request), reference, str(form.get("note", ""))
+        services(request), signed_in_email(request), reference, str(form.get("note", ""))
     )
     return await _act(request, action, f"/complaints/{reference}", show_complaint)
 
@@ -303,7 +301,7 @@ async def show_complaint(request: web.Request, error: str | None = None) -> web.
 
 async def acknowledge_complaint(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
-    action = complaint_review.acknowledge(services(request), _email(request), reference)
+    action = complaint_review.acknowledge(services(request), signed_in_email(request), reference)
     return await _act(request, action, f"/complaints/{reference}", show_complaint)
 
 
@@ -312,7 +310,7 @@ async def reply_complaint(request: web.Request) -> web.Response:
     form = await request.post()
     action = complaint_review.reply(
         services(request),
-        _email(request),
+        signed_in_email(request),
         reference,
         str(form.get("message", "")),
         close=form.get("close") == "yes",

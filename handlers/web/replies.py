@@ -7,19 +7,13 @@ from aiohttp import web
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.roles import Role
 from bot.services import saved_replies
-from handlers.web.app import render, services, signed_in
+from handlers.web.app import render, services, signed_in, signed_in_email
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/saved-replies", show_replies)
     app.router.add_post("/saved-replies", add_reply)
     app.router.add_post("/saved-replies/{id:[0-9]{1,18}}/remove", remove_reply)
-
-
-def _email(request: web.Request) -> str:
-    email = signed_in(request).email
-    assert email is not None  # noqa: S101 - signed in
-    return email
 
 
 async def show_replies(
@@ -30,7 +24,7 @@ async def show_replies(
         request,
         "saved_replies.html",
         status=400 if error else 200,
-        replies=await saved_replies.list_replies(services(request), _email(request)),
+        replies=await saved_replies.list_replies(services(request), signed_in_email(request)),
         roles=list(Role) if me.role is Role.ADMIN else [],
         error=error,
         form=form or {},
@@ -46,7 +40,7 @@ async def add_reply(request: web.Request) -> web.Response:
     try:
         await saved_replies.add_reply(
             services(request),
-            _email(request),
+            signed_in_email(request),
             form["title"],
             form["text"],
             Role(role) if role in Role._value2member_map_ else None,
@@ -59,7 +53,7 @@ async def add_reply(request: web.Request) -> web.Response:
 async def remove_reply(request: web.Request) -> web.Response:
     try:
         await saved_replies.remove_reply(
-            services(request), _email(request), int(request.match_info["id"])
+            services(request), signed_in_email(request), int(request.match_info["id"])
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None

@@ -10,10 +10,21 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import make_engine
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.db.models import Base
+
+
+async def _downgrade(engine: AsyncEngine, revision: str) -> None:
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -32,15 +43,8 @@ async def test_migrations_match_the_models(database_url: str) -> None:
 
 async def test_migrations_go_down_to_nothing_and_up_again(database_url: str) -> None:
     engine = make_engine(database_url)
-
-    def downgrade(connection: Connection) -> None:
-        config = alembic_config(engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
-
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(downgrade)
+        await _downgrade(engine, "base")
         assert await current_revision(engine) is None
         await upgrade(engine)
         async with engine.connect() as connection:
@@ -52,12 +56,6 @@ async def test_migrations_go_down_to_nothing_and_up_again(database_url: str) -> 
 async def test_the_queue_is_built_for_items_that_were_already_there(database_url: str) -> None:
     """0009 gives existing absence reports, complaints and format requests their queue rows."""
     engine = make_engine(database_url)
-
-    def downgrade(connection: Connection) -> None:
-        config = alembic_config(engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0008")
-
     statements = [
         "INSERT INTO staff (id, email, name, role, active, created_at) VALUES "
         "(1, 'om@example.org', 'Dana', 'offender_manager', true, '2026-11-01 09:00:00')",
@@ -79,8 +77,8 @@ async def test_the_queue_is_built_for_items_that_were_already_there(database_url
         "'2026-11-06 09:00:00')",
     ]
     try:
+        await _downgrade(engine, "0008")
         async with engine.begin() as connection:
-            await connection.run_sync(downgrade)
             for statement in statements:
                 await connection.execute(text(statement))
         await upgrade(engine)
