@@ -44,6 +44,7 @@ from bot.domain.complaints import About, Category, Status
 from bot.domain.queue import Kind, Task
 from bot.domain.roles import Role
 from bot.services import staff_auth
+from bot.services.context import ServiceContext
 from handlers.web.app import make_web_app
 
 PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "example.toml"
@@ -67,10 +68,9 @@ def _settings(url: str, data_dir: Path) -> Settings:
     )  # type: ignore[call-arg]
 
 
-async def seed(core_services: object, items: int, now: datetime) -> None:
+async def seed(services: ServiceContext, items: int, now: datetime) -> None:
     """Staff, cohorts with their sessions, participants, and `items` queue items."""
-    services = core_services
-    factory = services.session_factory  # type: ignore[attr-defined]
+    factory = services.session_factory
     absences = items * 80 // 100
     complaints = items * 15 // 100
     formats = items - absences - complaints
