@@ -94,7 +94,7 @@ async def show_absence(
 ) -> tuple[AbsenceView, list[AttachmentView]]:
     """One report and its files, for his Offender Manager (or an admin); audited."""
     async with ctx.uow() as session:
-        report = await _report(session, absence_id, viewer_email)
+        report = await report_for(session, absence_id, viewer_email)
         files = list(
             await session.scalars(
                 select(Attachment).where(Attachment.absence_id == report.id).order_by(Attachment.id)
@@ -127,7 +127,7 @@ async def show_absence(
 async def add_note(ctx: ServiceContext, viewer_email: str, absence_id: int, text: str) -> None:
     """An internal note for colleagues; he never sees it."""
     async with ctx.uow() as session:
-        report = await _report(session, absence_id, viewer_email)
+        report = await report_for(session, absence_id, viewer_email)
         viewer = await staff_by_email(session, viewer_email)
         staff_notes.add(session, viewer.id, f"absence:{report.id}", text, ctx.now())
         audit(session, f"staff:{viewer.id}", "absence.note", f"absence:{report.id}")
@@ -151,7 +151,7 @@ async def decide_absence(
     if message is not None and len(message) > MAX_DECISION_MESSAGE:
         raise InvalidInput(f"The message is too long: at most {MAX_DECISION_MESSAGE} characters.")
     async with ctx.uow() as session:
-        report = await _report(session, absence_id, viewer_email)
+        report = await report_for(session, absence_id, viewer_email)
         report.status = decide(report.status, decision)
         now = ctx.now()
         report.decided_at, report.decided_by, report.decision_message = now, actor, message
@@ -190,7 +190,7 @@ async def mark_certificate_received(
 ) -> AbsenceView:
     """The Offender Manager has the sick note: reminders stop and he is thanked."""
     async with ctx.uow() as session:
-        report = await _report(session, absence_id, viewer_email)
+        report = await report_for(session, absence_id, viewer_email)
         if report.self_certificate_due is None:
             raise Conflict(f"Absence {absence_id} is not for illness, so it needs no sick note.")
         if report.certificate_received_at is not None:
@@ -215,7 +215,7 @@ _LOAD = (
 )
 
 
-async def _report(
+async def report_for(
     session: AsyncSession, absence_id: int, viewer_email: str | None = None
 ) -> AbsenceReport:
     """The report; when a viewer is named, only if they may see it (else as if it did not

@@ -120,7 +120,7 @@ def scope_clause(
 async def show_complaint(ctx: ServiceContext, viewer_email: str, reference: str) -> ComplaintView:
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)
-        complaint = await _visible(session, viewer, reference)
+        complaint = await visible_complaint(session, viewer, reference)
         audit(session, f"staff:{viewer.id}", "complaint.view", f"complaint:{complaint.id}")
         today = ctx.now().astimezone(ctx.profile.zone).date()
         view = _view(ctx, complaint, today)
@@ -138,7 +138,7 @@ async def add_note(ctx: ServiceContext, viewer_email: str, reference: str, text:
     """An internal note for colleagues who can see the complaint; he never sees it."""
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)
-        complaint = await _visible(session, viewer, reference)
+        complaint = await visible_complaint(session, viewer, reference)
         staff_notes.add(session, viewer.id, f"complaint:{complaint.id}", text, ctx.now())
         audit(session, f"staff:{viewer.id}", "complaint.note", f"complaint:{complaint.id}")
         await session.commit()
@@ -148,7 +148,7 @@ async def acknowledge(ctx: ServiceContext, viewer_email: str, reference: str) ->
     """Tell him his complaint has been read, and by when he will hear back."""
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)
-        complaint = await _visible(session, viewer, reference)
+        complaint = await visible_complaint(session, viewer, reference)
         complaint.status = rules.acknowledge(complaint.status)
         now = ctx.now()
         complaint.acknowledged_at = now
@@ -180,7 +180,7 @@ async def reply(
         raise InvalidInput(f"The reply is too long: at most {MAX_REPLY} characters.")
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)
-        complaint = await _visible(session, viewer, reference)
+        complaint = await visible_complaint(session, viewer, reference)
         complaint.status = rules.reply(complaint.status, complaint.stage, close)
         close = complaint.status is rules.Status.CLOSED
         now = ctx.now()
@@ -284,7 +284,7 @@ _LOAD = (
 )
 
 
-async def _visible(session: AsyncSession, viewer: Staff, reference: str) -> Complaint:
+async def visible_complaint(session: AsyncSession, viewer: Staff, reference: str) -> Complaint:
     """The complaint, if this person may see it; otherwise as if it did not exist."""
     complaint = await session.scalar(
         select(Complaint).where(Complaint.reference == reference.strip().upper()).options(*_LOAD)

@@ -10,18 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import messages
 from bot.db.models import FormatRequest, Participant, Staff
 from bot.domain.errors import Conflict, InvalidInput, NotFound
-from bot.domain.roles import Role
+from bot.domain.roles import Role, can_handle_format_requests
 from bot.services import conversations
 from bot.services.complaints import free_reference
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import (
     notify_staff,
     participant_translator,
+    staff_by_email,
     tell_participant,
 )
 from bot.services.turns import Turn
@@ -135,16 +137,31 @@ async def list_requests(
         return [_view(ctx, r) for r in await session.scalars(query)]
 
 
-async def show_request(ctx: ServiceContext, actor: str, request_id: int) -> FormatRequestView:
+async def request_for(
+    session: AsyncSession, request_id: int, viewer_email: str | None = None
+) -> FormatRequest:
+    """The request; when a viewer is named, only if their role handles these (else as if
+    it did not exist)."""
+    request = await session.scalar(
+        select(FormatRequest)
+        .where(FormatRequest.id == request_id)
+        .options(selectinload(FormatRequest.participant))
+    )
+    if request is not None and viewer_email is not None:
+        viewer = await staff_by_email(session, viewer_email)
+        if not can_handle_format_requests(viewer.role):
+            request = None
+    if request is None:
+        raise NotFound(f"There is no format request {request_id}.")
+    return request
+
+
+async def show_request(
+    ctx: ServiceContext, actor: str, request_id: int, *, viewer_email: str | None = None
+) -> FormatRequestView:
     """One request, audited as a view of his data."""
     async with ctx.uow() as session:
-        request = await session.scalar(
-            select(FormatRequest)
-            .where(FormatRequest.id == request_id)
-            .options(selectinload(FormatRequest.participant))
-        )
-        if request is None:
-            raise NotFound(f"There is no format request {request_id}.")
+        request = await request_for(session, request_id, viewer_email)
         audit(session, actor, "format_request.view", f"format_request:{request.id}")
         view = _view(ctx, request)
         await session.commit()
@@ -152,20 +169,19 @@ async def show_request(ctx: ServiceContext, actor: str, request_id: int) -> Form
 
 
 async def mark_done(
-    ctx: ServiceContext, actor: str, request_id: int, message: str | None
+    ctx: ServiceContext,
+    actor: str,
+    request_id: int,
+    message: str | None,
+    *,
+    viewer_email: str | None = None,
 ) -> FormatRequestView:
     """Record that it was dealt with, and tell him (with an optional message)."""
     message = (message or "").strip() or None
     if message is not None and len(message) > MAX_MESSAGE:
         raise InvalidInput(f"The message is too long: at most {MAX_MESSAGE} characters.")
     async with ctx.uow() as session:
-        request = await session.scalar(
-            select(FormatRequest)
-            .where(FormatRequest.id == request_id)
-            .options(selectinload(FormatRequest.participant))
-        )
-        if request is None:
-            raise NotFound(f"There is no format request {request_id}.")
+        request = await request_for(session, request_id, viewer_email)
         if request.done_at is not None:
             raise Conflict(f"Format request {request_id} is already done.")
         request.done_at, request.done_by, request.message = ctx.now(), actor, message

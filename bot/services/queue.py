@@ -12,16 +12,15 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased
 
 from bot.db.models import AbsenceReport, Complaint, FormatRequest, Participant, QueueItem, Staff
 from bot.domain import complaints as complaint_rules
 from bot.domain import queue as rules
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.queue import Kind, Task
-from bot.domain.roles import Role, can_handle_format_requests, can_see_absence
-from bot.services import complaint_review
-from bot.services.complaints import visibility
+from bot.domain.roles import Role, can_handle_format_requests
+from bot.services import absence_review, complaint_review, format_requests
 from bot.services.context import ServiceContext, audit
 from bot.services.notices import notify_staff, staff_by_email
 
@@ -272,43 +271,26 @@ async def _item(
     session: AsyncSession, viewer: Staff, kind: Kind, key: str
 ) -> tuple[Assignable, QueueItem]:
     """An item this person may see, and its queue row (else as if it did not exist)."""
-    missing = NotFound("There is no such item in your queue.")
-    target: Assignable | None
+    target: Assignable | None = None
     if kind is Kind.ABSENCE:
-        report = await session.scalar(
-            select(AbsenceReport)
-            .where(AbsenceReport.id == _number(key))
-            .options(selectinload(AbsenceReport.participant))
-        )
-        if report is not None and not can_see_absence(
-            viewer.id, viewer.role, report.participant.offender_manager_id, report.assignee_id
-        ):
-            report = None
-        target, column = report, QueueItem.absence_id
+        if key.isdigit() and len(key) < 19:
+            target = await absence_review.report_for(session, int(key), viewer.email)
+        column = QueueItem.absence_id
     elif kind is Kind.COMPLAINT:
-        complaint = await session.scalar(
-            select(Complaint).where(Complaint.reference == key.strip().upper())
-        )
-        if complaint is not None and not complaint_rules.can_see(
-            viewer.id, viewer.role, visibility(complaint)
-        ):
-            complaint = None
-        target, column = complaint, QueueItem.complaint_id
+        target = await complaint_review.visible_complaint(session, viewer, key)
+        column = QueueItem.complaint_id
     else:
-        target = None
-        if can_handle_format_requests(viewer.role):
-            target = await session.get(FormatRequest, _number(key))
+        if key.isdigit() and len(key) < 19:
+            target = await format_requests.request_for(session, int(key), viewer.email)
         column = QueueItem.format_request_id
-    if target is None:
-        raise missing
-    item = await session.scalar(select(QueueItem).where(column == target.id))
-    if item is None:
-        raise missing
+    item = (
+        None
+        if target is None
+        else await session.scalar(select(QueueItem).where(column == target.id))
+    )
+    if target is None or item is None:
+        raise NotFound("There is no such item in your queue.")
     return target, item
-
-
-def _number(key: str) -> int:
-    return int(key) if key.isdigit() and len(key) < 19 else 0
 
 
 async def _candidates(session: AsyncSession, item: QueueItem) -> list[Staff]:

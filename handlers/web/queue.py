@@ -13,7 +13,6 @@ from bot.domain import complaints as complaint_rules
 from bot.domain.absence import Decision
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.queue import Kind, Task
-from bot.domain.roles import can_handle_format_requests
 from bot.services import (
     absence_review,
     complaint_review,
@@ -320,14 +319,15 @@ async def reply_complaint(request: web.Request) -> web.Response:
 
 async def show_format_request(request: web.Request, error: str | None = None) -> web.Response:
     me = signed_in(request)
-    if me.role is None or not can_handle_format_requests(me.role):
-        raise web.HTTPNotFound(text="There is no such request in your queue.")
     try:
         item = await format_requests.show_request(
-            services(request), f"staff:{me.staff_id}", int(request.match_info["id"])
+            services(request),
+            f"staff:{me.staff_id}",
+            int(request.match_info["id"]),
+            viewer_email=me.email,
         )
-    except NotFound:
-        raise web.HTTPNotFound(text="There is no such request in your queue.") from None
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
     path = f"/format-requests/{item.id}"
     return render(
         request,
@@ -341,12 +341,14 @@ async def show_format_request(request: web.Request, error: str | None = None) ->
 
 async def format_request_done(request: web.Request) -> web.Response:
     me = signed_in(request)
-    if me.role is None or not can_handle_format_requests(me.role):
-        raise web.HTTPNotFound(text="There is no such request in your queue.")
     form = await request.post()
     request_id = int(request.match_info["id"])
     action = format_requests.mark_done(
-        services(request), f"staff:{me.staff_id}", request_id, str(form.get("message", ""))
+        services(request),
+        f"staff:{me.staff_id}",
+        request_id,
+        str(form.get("message", "")),
+        viewer_email=me.email,
     )
     return await _act(request, action, f"/format-requests/{request_id}", show_format_request)
 
