@@ -44,3 +44,9 @@ def can_see_participant(
     return can_see_caseload(staff_id, role, offender_manager_id) or can_take_attendance(
         staff_id, role, facilitator_ids
     )
+
+
+# Which parts of the dashboard each role has (what each part shows is checked per item).
+WORKS_WITH_PARTICIPANTS = frozenset({Role.OFFENDER_MANAGER, Role.FACILITATOR, Role.ADMIN})
+RUNS_COHORTS = frozenset({Role.FACILITATOR, Role.ADMIN})
+ANSWERS_PARTICIPANTS = frozenset(Role) - {Role.FACILITATOR}

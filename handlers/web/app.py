@@ -19,6 +19,8 @@ import qrcode
 import qrcode.image.svg
 from aiohttp import web
 
+from bot.domain import roles
+from bot.domain.roles import Role
 from bot.services import staff_auth
 from bot.services.context import ServiceContext
 from bot.services.staff_auth import SignedIn
@@ -106,10 +108,27 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
             signed_in=signed_in,
             csrf_token=signed_in.csrf_token if signed_in else "",
             idle_minutes=int(staff_auth.IDLE_TIMEOUT.total_seconds() // 60),
+            menu=_menu(signed_in.role if signed_in else None),
             **context,
         )
     )
     return web.Response(text=html, content_type="text/html", status=status)
+
+
+def _menu(role: Role | None) -> list[tuple[str, str]]:
+    """The main menu's links for a role."""
+    if role is None:
+        return []
+    links = [("/", "Queue")]
+    if role in roles.WORKS_WITH_PARTICIPANTS:
+        links.append(("/participants", "Participants"))
+    if role in roles.RUNS_COHORTS:
+        links += [("/cohorts", "Cohorts"), ("/participants/new", "Add participant")]
+    if role in roles.ANSWERS_PARTICIPANTS:
+        links.append(("/saved-replies", "Saved replies"))
+    if role is Role.ADMIN:
+        links += [("/staff", "Staff"), ("/audit", "Audit log")]
+    return [*links, ("/telegram", "Alerts")]
 
 
 def qr_data_uri(text: str) -> str:
