@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean messages bench bench-smoke
+.PHONY: run test lint clean messages catalog bench bench-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,11 @@ messages: $(VENV)/.installed-dev
 		--add-comments=Translators: --project="Programme Companion" \
 		-o locales/messages.pot bot handlers
 	@if ls locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location; fi
+		$(BIN)/pybabel update -i locales/messages.pot -d locales --width 100; fi
+
+## catalog: start a new language's catalog, e.g. `make catalog CODE=cy` (CLDR plural rules)
+catalog: $(VENV)/.installed-dev
+	$(BIN)/python -c 'import sys; from bot.i18n import start_catalog; print(start_catalog(sys.argv[1]))' $(CODE)
 
 ## bench: measure the dashboard with a big queue (figures in bench/README.md)
 bench: $(VENV)/.installed-dev

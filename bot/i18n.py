@@ -7,14 +7,17 @@ is for. Message ids are whole sentences with named placeholders.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
+from babel.plural import to_gettext
 from babel.support import NullTranslations, Translations
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -28,6 +31,10 @@ def N_(message: str) -> str:
     return message
 
 
+# In each catalog's header comment: "yes" once a qualified translator has checked it.
+REVIEWED_MARK = "# Reviewed by a qualified translator:"
+
+
 @dataclass(frozen=True, slots=True)
 class Translator:
     """Gettext and Babel formatting for one language."""
@@ -35,12 +42,26 @@ class Translator:
     language: str
     locale: Locale
     translations: NullTranslations
+    # English is the source; a translation nobody qualified has checked says so.
+    reviewed: bool = True
+
+    @property
+    def own_name(self) -> str:
+        """The language's name in itself ("Cymraeg", "polski"), as people look for it."""
+        own = Locale.parse(self.language)
+        name = own.get_display_name(own) or self.language
+        return name[:1].upper() + name[1:]
 
     def _(self, message: str) -> str:
-        return self.translations.gettext(message)
+        return self._sentence(self.translations.gettext(message))
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.translations.ngettext(singular, plural, n)
+        return self._sentence(self.translations.ngettext(singular, plural, n))
+
+    def _sentence(self, text: str) -> str:
+        if self.locale.character_order == "right-to-left":
+            return _RightToLeftSentence(text)
+        return text
 
     def date(self, value: date) -> str:
         """E.g. "Thursday 3 December 2026" in English; each locale's own order and words."""
@@ -53,22 +74,41 @@ class Translator:
         return format_datetime(value, format="medium", locale=self.locale)
 
 
+class _RightToLeftSentence(str):
+    """A translated sentence in Arabic, Urdu, Farsi or Sorani whose filled-in values
+    (numbers, references, dates, names, phone numbers) are each wrapped in Unicode isolates,
+    so a left-to-right value cannot scramble the sentence around it."""
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        return str.format(
+            self,
+            *(f"\u2068{value}\u2069" for value in args),
+            **{key: f"\u2068{value}\u2069" for key, value in kwargs.items()},
+        )
+
+
 class Catalogs:
     """Every compiled catalog under `locales/`, read once at start-up."""
 
     def __init__(self, directory: Path = LOCALES_DIR) -> None:
-        self._translations: dict[str, NullTranslations] = {SOURCE_LANGUAGE: NullTranslations()}
-        for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
-            language = po_path.parent.parent.name
-            self._translations[language] = _compile(po_path, language)
         self._translators = {
-            code: Translator(code, Locale.parse(_FORMAT_LOCALES.get(code, code)), translations)
-            for code, translations in self._translations.items()
+            SOURCE_LANGUAGE: Translator(
+                SOURCE_LANGUAGE, Locale.parse(_FORMAT_LOCALES[SOURCE_LANGUAGE]), NullTranslations()
+            )
         }
+        for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+            code = po_path.parent.parent.name
+            translations, reviewed = _compile(po_path, code)
+            locale = Locale.parse(_FORMAT_LOCALES.get(code, code))
+            self._translators[code] = Translator(code, locale, translations, reviewed)
 
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self._translators)
+
+    def translators(self) -> list[Translator]:
+        """Every language, English first, then by code."""
+        return list(self._translators.values())
 
     def translator(self, *preferences: str | None) -> Translator:
         """The first supported language among `preferences` (stored choice first), else English.
@@ -99,10 +139,52 @@ class Catalogs:
         return frozenset(translator._(message) for translator in self._translators.values())
 
 
-def _compile(po_path: Path, language: str) -> Translations:
+def _compile(po_path: Path, language: str) -> tuple[Translations, bool]:
+    """The catalog compiled in memory, and whether a qualified translator reviewed it."""
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(buffer, domain="messages")
+    return Translations(buffer, domain="messages"), is_reviewed(catalog.header_comment)
+
+
+def is_reviewed(header_comment: str) -> bool:
+    for line in header_comment.splitlines():
+        if line.startswith(REVIEWED_MARK):
+            return line.removeprefix(REVIEWED_MARK).strip().lower() == "yes"
+    return False
+
+
+def cldr_plural_forms(language: str) -> str:
+    """The Plural-Forms header from CLDR's rules (e.g. six forms for Welsh and Arabic)."""
+    header = to_gettext(Locale.parse(language).plural_form)
+    # Counts are whole numbers, so CLDR's compact exponent `e` (Portuguese "many") is 0;
+    # gettext knows only `n`.
+    return re.sub(r"\be\b", "0", header)
+
+
+def start_catalog(language: str, directory: Path = LOCALES_DIR) -> Path:
+    """A new language's catalog from the template: CLDR plural rules, marked unreviewed
+    (`make catalog CODE=cy`)."""
+    with (directory / "messages.pot").open("rb") as handle:
+        template = read_po(handle)
+    locale = Locale.parse(language)
+    catalog = Catalog(
+        locale=locale,
+        project="Programme Companion",
+        header_comment=(
+            f"# {locale.get_display_name('en')} translations for Programme Companion.\n"
+            f"{REVIEWED_MARK} no"
+        ),
+    )
+    catalog.update(template)
+    catalog.fuzzy = False
+    catalog.mime_headers = [("Plural-Forms", cldr_plural_forms(language))]
+    path = directory / language / "LC_MESSAGES" / "messages.po"
+    if path.exists():
+        raise FileExistsError(path)
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog, omit_header=False, width=100)
+    return path

@@ -24,6 +24,8 @@ MENU_HELP = N_("Help")
 MENU_ABSENCE = N_("I can't come")
 MENU_RIGHTS = N_("My rights")
 MENU_COMPLAINT = N_("Make a complaint")
+# The globe stays in every language, so he can find it when he cannot read the word.
+MENU_LANGUAGE = N_("🌐 Language")
 MENU_ACTIONS = {
     MENU_ABSENCE: "absence",
     MENU_RIGHTS: "rights",
@@ -31,6 +33,7 @@ MENU_ACTIONS = {
     MENU_PROGRESS: "progress",
     MENU_CONTACTS: "contacts",
     MENU_HELP: "help",
+    MENU_LANGUAGE: "language",
 }
 
 
@@ -41,7 +44,7 @@ def main_menu(t: Translator) -> dict[str, Any]:
             [{"text": t._(MENU_ABSENCE)}],
             [{"text": t._(MENU_PROGRESS)}, {"text": t._(MENU_CONTACTS)}],
             [{"text": t._(MENU_RIGHTS)}, {"text": t._(MENU_COMPLAINT)}],
-            [{"text": t._(MENU_HELP)}],
+            [{"text": t._(MENU_HELP)}, {"text": t._(MENU_LANGUAGE)}],
         ],
         "resize_keyboard": True,
         "is_persistent": True,
@@ -220,6 +223,7 @@ def help_text(t: Translator) -> str:
             t._("/rights shows your rights. /conditions shows what you agreed to."),
             t._("/complaint lets you make a complaint. /complaints shows the ones you made."),
             t._("/format asks for this information in another language or format."),
+            t._("/language changes the language I write in."),
             t._("/help shows this list."),
             t._("If you cannot come to a session, call your Offender Manager straight away."),
         ]
@@ -824,6 +828,10 @@ BUTTON_OTHER_FORMAT = N_("Another language or format")
 
 
 def rights(t: Translator, spo: str, chief: str, area_phone: str, area_address: str) -> str:
+    return _with_notice(t, _rights(t, spo, chief, area_phone, area_address))
+
+
+def _rights(t: Translator, spo: str, chief: str, area_phone: str, area_address: str) -> str:
     return "\n\n".join(
         [
             t._("Your rights"),
@@ -847,7 +855,43 @@ def rights(t: Translator, spo: str, chief: str, area_phone: str, area_address: s
     )
 
 
+def translation_notice(t: Translator) -> str | None:
+    """One line under the rules and rights while nobody qualified has checked the translation."""
+    if t.reviewed:
+        return None
+    return t._(
+        "This is a translation. If it is not clear, the English version is the one that counts."
+    )
+
+
+def _with_notice(t: Translator, text: str) -> str:
+    notice = translation_notice(t)
+    return f"{text}\n\n{notice}" if notice else text
+
+
+def language_choose(t: Translator) -> str:
+    return t._("Which language do you want? Tap one below.")
+
+
+def language_offer(t: Translator) -> str:
+    return t._("I will write to you in this language. To change it, tap one below.")
+
+
+def language_saved(t: Translator) -> str:
+    return _with_notice(t, t._("OK. I will write to you in this language from now on."))
+
+
+def language_buttons(translators: list[Translator], prefix: str) -> dict[str, Any]:
+    """Each language by its own name, two to a row."""
+    buttons = [(each.own_name, f"{prefix}:{each.language}") for each in translators]
+    return inline([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
 def conditions(t: Translator) -> str:
+    return _with_notice(t, _conditions(t))
+
+
+def _conditions(t: Translator) -> str:
     return "\n".join(
         [
             t._("What you agreed to"),

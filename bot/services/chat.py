@@ -24,7 +24,7 @@ from bot.db.models import (
 from bot.domain import enrolment
 from bot.domain.complaints import Category
 from bot.domain.enrolment import AttemptPolicy, CodeStatus, IssuedCode
-from bot.i18n import Catalogs, Translator
+from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
 from bot.services import (
     absence,
     complaints,
@@ -186,6 +186,10 @@ class ChatService:
                 | (TelegramLink.telegram_user_id == inbound.user_id),
             )
         )
+        # Staff may have set his language; else his phone's, if we have it (and we say so).
+        from_phone = participant.language is None and (
+            self._ctx.catalogs.match(inbound.language_code) not in (None, SOURCE_LANGUAGE)
+        )
         if participant.language is None:
             participant.language = self._ctx.catalogs.match(inbound.language_code)
         t = self._ctx.catalogs.translator(participant.language, inbound.language_code)
@@ -205,6 +209,8 @@ class ChatService:
         audit(session, "telegram", "participant.link", f"participant:{participant.id}")
         turn.participant, turn.t = participant, t
         turn.reply(messages.welcome(t, participant.name), messages.main_menu(t))
+        if from_phone:
+            preferences.offer_languages(self._ctx, turn)
 
     async def _link_staff(self, turn: Turn, staff_id: int) -> None:
         """A member of staff links Telegram to get notices about their caseload."""
@@ -281,6 +287,14 @@ class ChatService:
 
         return await self._for_participant(inbound, body)
 
+    async def language(self, inbound: Inbound) -> bool:
+        """`/language` or the menu button: choose the language he reads."""
+
+        async def body(turn: Turn, _participant: Participant) -> None:
+            preferences.show_languages(self._ctx, turn)
+
+        return await self._for_participant(inbound, body)
+
     async def file(self, inbound: Inbound, incoming: IncomingFile) -> bool:
         """A photo or document: evidence for the complaint he is writing, else a sick note."""
 
@@ -353,6 +367,8 @@ class ChatService:
                 stale = not await absence.press(self._ctx, turn, participant, data)
             elif prefix == preferences.PREFIX:
                 stale = not preferences.press(turn, participant, data)
+            elif prefix == preferences.LANGUAGE_PREFIX:
+                stale = not preferences.press_language(self._ctx, turn, participant, data)
             elif prefix == complaints.PREFIX:
                 stale = not (
                     await complaints.press(self._ctx, turn, participant, data)

@@ -39,6 +39,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler("rights", menu.rights, filters=PRIVATE),
             CommandHandler("conditions", menu.conditions, filters=PRIVATE),
             CommandHandler("format", menu.format_request, filters=PRIVATE),
+            CommandHandler("language", menu.language, filters=PRIVATE),
             MessageHandler(PRIVATE & menu.menu_button_filter(chat.catalogs), menu.menu_button),
             MessageHandler(
                 PRIVATE & (filters.PHOTO | filters.Document.ALL), files.photo_or_document

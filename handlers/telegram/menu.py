@@ -28,6 +28,11 @@ async def reminders(update: Update, context: CompanionContext) -> None:
     await context.chat.reminders(inbound(update))
 
 
+async def language(update: Update, context: CompanionContext) -> None:
+    """Choose the language he reads."""
+    await context.chat.language(inbound(update))
+
+
 async def complaint(update: Update, context: CompanionContext) -> None:
     """Raise a complaint or concern."""
     await context.chat.complaint_start(inbound(update))
@@ -80,4 +85,5 @@ _BY_ACTION = {
     "progress": progress,
     "contacts": contacts,
     "help": help_command,
+    "language": language,
 }

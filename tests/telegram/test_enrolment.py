@@ -22,6 +22,7 @@ async def test_good_code_links_the_phone_and_shows_the_menu(harness: Harness) ->
         "My rights",
         "Make a complaint",
         "Help",
+        "🌐 Language",
     ]
 
 
