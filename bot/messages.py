@@ -17,6 +17,15 @@ from bot.domain.complaints import Category
 from bot.domain.complaints import Status as ComplaintStatus
 from bot.i18n import N_, Translator
 
+# The example profile's role titles, translated when they fill a sentence (an area that
+# names a role otherwise gets its own words, untranslated).
+ROLE_TITLES = (
+    N_("Offender Manager"),
+    N_("Senior Probation Officer"),
+    N_("Chief Officer"),
+    N_("Contracts Officer"),
+)
+
 # Main menu labels: translated when sent, recognised in any language when pressed.
 MENU_PROGRESS = N_("My progress")
 MENU_CONTACTS = N_("Contacts")
@@ -658,7 +667,7 @@ def complaint_received(t: Translator, reference: str, reply_by: date, handler: s
         "Thank you. Your complaint has been sent to the {handler}.\n\n"
         "Your reference is {reference}. You should get an answer by {date}.\n\n"
         "You can see it at any time with /complaints."
-    ).format(handler=handler, reference=isolate(reference), date=t.date(reply_by))
+    ).format(handler=t._(handler), reference=isolate(reference), date=t.date(reply_by))
 
 
 def complaint_too_many_open(t: Translator, max_open: int, phone: str) -> str:
@@ -723,7 +732,7 @@ def history_you_wrote(t: Translator, when: date, words: str) -> str:
 
 def history_reply(t: Translator, when: date, handler: str, words: str) -> str:
     return t._("{date}, the {handler} answered: {words}").format(
-        date=t.date(when), handler=handler, words=words
+        date=t.date(when), handler=t._(handler), words=words
     )
 
 
@@ -749,7 +758,7 @@ def complaint_acknowledged(t: Translator, reference: str, reply_by: date) -> str
 
 def complaint_reply(t: Translator, reference: str, handler: str, words: str) -> str:
     return t._("Update about {reference}.\n\nThe {handler} has answered:\n{words}").format(
-        reference=isolate(reference), handler=handler, words=words
+        reference=isolate(reference), handler=t._(handler), words=words
     )
 
 
@@ -757,7 +766,7 @@ def complaint_reply_choices(t: Translator, chief_officer: str, until: date) -> s
     return t._(
         "Are you happy with this answer? If you are not, you can ask the {chief} to look at "
         "it again, until {date}."
-    ).format(chief=chief_officer, date=t.date(until))
+    ).format(chief=t._(chief_officer), date=t.date(until))
 
 
 def complaint_closed_by_reply(t: Translator) -> str:
@@ -795,7 +804,7 @@ def complaint_ask_escalation_reason(t: Translator, chief_officer: str) -> str:
     return t._(
         "Please tell us why you are not happy with the answer. Write it below. "
         "It will go to the {chief}."
-    ).format(chief=chief_officer)
+    ).format(chief=t._(chief_officer))
 
 
 def complaint_escalation_check(
@@ -803,21 +812,21 @@ def complaint_escalation_check(
 ) -> str:
     return t._(
         "Please check. Complaint {reference} will go to the {chief} with your words: {words}"
-    ).format(reference=isolate(reference), chief=chief_officer, words=words)
+    ).format(reference=isolate(reference), chief=t._(chief_officer), words=words)
 
 
 def complaint_escalated(t: Translator, reference: str, chief_officer: str, reply_by: date) -> str:
     return t._(
         "Thank you. Complaint {reference} has been sent to the {chief}. "
         "You should get an answer by {date}."
-    ).format(reference=isolate(reference), chief=chief_officer, date=t.date(reply_by))
+    ).format(reference=isolate(reference), chief=t._(chief_officer), date=t.date(reply_by))
 
 
 def complaint_escalation_too_late(t: Translator, chief_officer: str, address: str) -> str:
     return t._(
         "Sorry, the time to ask for this in the chat has passed. "
         "You can still write to the {chief} at: {address}"
-    ).format(chief=chief_officer, address=address)
+    ).format(chief=t._(chief_officer), address=address)
 
 
 # --- Rights, conditions, another format ------------------------------------------------------
@@ -846,10 +855,10 @@ def _rights(t: Translator, spo: str, chief: str, area_phone: str, area_address: 
             t._(
                 "If you feel you were treated unfairly, you can complain to the {spo}. "
                 "For help, call {phone}."
-            ).format(spo=spo, phone=area_phone),
+            ).format(spo=t._(spo), phone=area_phone),
             t._(
                 "If you are not happy with the answer, you can write to the {chief} at: {address}"
-            ).format(chief=chief, address=area_address),
+            ).format(chief=t._(chief), address=area_address),
             t._("You can do all of this here. Tap a button below."),
         ]
     )
