@@ -20,7 +20,7 @@ from bot.db.models import (
     TelegramLink,
 )
 from bot.domain.attendance import AttendanceSummary
-from bot.domain.errors import Conflict, NotFound
+from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.roles import Role, can_see_participant, can_take_attendance
 from bot.services import admin
 from bot.services.context import ServiceContext, audit, cancel_pending
@@ -169,6 +169,27 @@ async def revoke_phone_link(ctx: ServiceContext, viewer_email: str, reference: s
             link.unlinked_at = now
             await cancel_pending(session, link.chat_id, "phone link revoked")
         audit(session, f"staff:{viewer.id}", "participant.unlink", f"participant:{participant.id}")
+        await session.commit()
+
+
+async def set_language(
+    ctx: ServiceContext, viewer_email: str, reference: str, language: str
+) -> None:
+    """The language everything to him is written in (he can change it with /language)."""
+    code = ctx.catalogs.match(language)
+    if code is None:
+        raise InvalidInput("Choose one of the languages listed.")
+    async with ctx.uow() as session:
+        viewer = await staff_by_email(session, viewer_email)
+        participant, _ = await _participant(session, viewer, reference)
+        participant.language = code
+        audit(
+            session,
+            f"staff:{viewer.id}",
+            "participant.language",
+            f"participant:{participant.id}",
+            language=code,
+        )
         await session.commit()
 
 

@@ -18,6 +18,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"/participants/{REFERENCE}", show_record)
     app.router.add_post(f"/participants/{REFERENCE}/unlink", unlink_phone)
     app.router.add_post(f"/participants/{REFERENCE}/code", new_code)
+    app.router.add_post(f"/participants/{REFERENCE}/language", set_language)
     app.router.add_post(f"/participants/{REFERENCE}/catch-ups", book_catch_up)
 
 
@@ -47,6 +48,7 @@ async def show_record(
         "participant.html",
         status=400 if error else 200,
         record=record,
+        languages=services(request).catalogs.translators(),
         error=error,
         notice=notice,
         form=form or {},
@@ -66,6 +68,22 @@ async def unlink_phone(request: web.Request) -> web.Response:
         request,
         notice="His phone is no longer linked. Give him a new code to link again.",
     )
+
+
+async def set_language(request: web.Request) -> web.Response:
+    posted = await request.post()
+    try:
+        await caseload.set_language(
+            services(request),
+            signed_in_email(request),
+            _reference(request),
+            str(posted.get("language", "")),
+        )
+    except NotFound as missing:
+        raise web.HTTPNotFound(text=str(missing)) from None
+    except DomainError as problem:
+        return await show_record(request, str(problem))
+    return await show_record(request, notice="Saved. Everything he gets is now in that language.")
 
 
 async def new_code(request: web.Request) -> web.Response:

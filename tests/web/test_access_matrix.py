@@ -559,6 +559,18 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "POST",
+        "/participants/{reference}/language",
+        # A language we do not have: refused (400) for those who may set it.
+        _items(
+            "/participants/{key}/language",
+            SEES_PARTICIPANT,
+            400,
+            "missing_participant",
+            {"language": "xx-unknown"},
+        ),
+    ),
+    Route(
+        "POST",
         "/participants/{reference}/code",
         _items("/participants/{key}/code", SEES_PARTICIPANT, 200, "missing_participant"),
     ),
