@@ -75,8 +75,9 @@ def _fields(text: str) -> set[str]:
 
 
 def _catalog(path: Path) -> Catalog:
+    language = path.parent.parent.name if path.suffix == ".po" else None
     with path.open("rb") as handle:
-        return read_po(handle, locale=path.parent.parent.name)
+        return read_po(handle, locale=language)
 
 
 @pytest.mark.parametrize("path", _catalog_paths(), ids=lambda p: p.parent.parent.name)
@@ -86,7 +87,7 @@ def test_each_catalog_is_complete_and_keeps_every_placeholder(path: Path) -> Non
     assert catalog.plural_forms == cldr_plural_forms(language), "plural rules must be CLDR's"
     forms = len(Locale.parse(language).plural_form.tags) + 1
     assert catalog.num_plurals == forms
-    template = {m.id for m in read_po((LOCALES_DIR / "messages.pot").open("rb")) if m.id}
+    template = {m.id for m in _catalog(LOCALES_DIR / "messages.pot") if m.id}
     found = {m.id for m in catalog if m.id}
     assert found == template, "run 'make messages' and translate what is new"
     for message in catalog:
