@@ -60,7 +60,9 @@ class Translator:
 
     def _sentence(self, text: str) -> str:
         if self.locale.character_order == "right-to-left":
-            return _RightToLeftSentence(text)
+            # A left-to-right mark before "/help" keeps the slash in front of the command;
+            # otherwise right-to-left text shows it as "help/".
+            return _RightToLeftSentence(_COMMAND.sub("\u200e/", text))
         return text
 
     def date(self, value: date) -> str:
@@ -72,6 +74,9 @@ class Translator:
 
     def datetime(self, value: datetime) -> str:
         return format_datetime(value, format="medium", locale=self.locale)
+
+
+_COMMAND = re.compile(r"(?<![\w/])/(?=[a-z])")
 
 
 class _RightToLeftSentence(str):
