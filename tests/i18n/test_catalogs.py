@@ -108,3 +108,7 @@ def test_each_catalog_is_complete_and_keeps_every_placeholder(path: Path) -> Non
     # It compiles, and gettext can evaluate its plural rule.
     write_mo(io.BytesIO(), catalog, use_fuzzy=False)
     gettext.c2py(catalog.plural_expr)
+
+
+def test_every_language_participants_need_has_a_catalog() -> None:
+    assert {path.parent.parent.name for path in _catalog_paths()} >= set(LANGUAGES)
