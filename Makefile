@@ -49,6 +49,12 @@ messages: $(VENV)/.installed-dev
 		-o locales/messages.pot bot handlers
 	@if ls locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel update -i locales/messages.pot -d locales --width 100; fi
+	@# The staff dashboard's own domain (handlers/web): English and Welsh for staff.
+	$(BIN)/pybabel extract -F pyproject.toml -k tr -k trn:1,2 --no-location --sort-output \
+		--add-comments=Translators: --project="Programme Companion" \
+		-o locales/dashboard.pot handlers/web
+	@if ls locales/*/LC_MESSAGES/dashboard.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel update -D dashboard -i locales/dashboard.pot -d locales --width 100; fi
 
 ## catalog: start a new language's catalog, e.g. `make catalog CODE=cy` (CLDR plural rules)
 catalog: $(VENV)/.installed-dev

@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.roles import Role
 from bot.services import admin, audit_log, staff_auth
-from handlers.web.app import render, services, signed_in
+from handlers.web.app import render, services, signed_in, words
 
 
 def add_routes(app: web.Application) -> None:
@@ -127,9 +127,11 @@ async def _target(request: web.Request) -> admin.StaffAccount:
     wanted = int(request.match_info["id"])
     account = next((a for a in accounts if a.id == wanted), None)
     if account is None:
-        raise web.HTTPNotFound(text="There is no such account.")
+        raise web.HTTPNotFound(text=words(request).tr("There is no such account."))
     if account.id == signed_in(request).staff_id:
-        raise web.HTTPForbidden(text="Ask another admin to change your own account.")
+        raise web.HTTPForbidden(
+            text=words(request).tr("Ask another admin to change your own account.")
+        )
     return account
 
 
@@ -150,7 +152,7 @@ async def change_staff(request: web.Request) -> web.Response:
             )
             return await show_staff(request, link=(account.name, link))
         else:
-            return await show_staff(request, "Choose what to change.")
+            return await show_staff(request, words(request).tr("Choose what to change."))
     except DomainError as problem:
         return await show_staff(request, str(problem))
     raise web.HTTPSeeOther("/staff")

@@ -3,6 +3,9 @@
 Every request passes three middlewares, in order: security headers (strict CSP, no-store),
 the session (from the cookie, resumed or refused) and CSRF (every POST). Views call the same
 services as the CLI and map rule errors to a message or an HTTP status.
+
+Every page is in English or Welsh (`handlers/web/i18n.py`): the member of staff's own choice,
+kept in a cookie by the switch in the page header, else what the browser asks for.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 import qrcode
@@ -24,6 +28,8 @@ from bot.domain.roles import Role
 from bot.services import staff_auth
 from bot.services.context import ServiceContext
 from bot.services.staff_auth import SignedIn
+from handlers.web.i18n import Dashboard, Words
+from handlers.web.labels import Labels
 
 HERE = Path(__file__).parent
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,11 +40,15 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 PUBLIC_HTTPS = web.AppKey("public_https", bool)
 # Proxies whose X-Forwarded-For names the real client (for throttling and the audit log).
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", frozenset)
+# The dashboard's languages: English and every `dashboard.po`, compiled once.
+LANGUAGES = web.AppKey("languages", Dashboard)
 # Who is using this request's session: None before signing in.
 SIGNED_IN: web.RequestKey[SignedIn | None] = web.RequestKey("signed_in")
+# The language this request's pages and messages are in (see `words`).
+WORDS: web.RequestKey[Words] = web.RequestKey("words")
 
 # Pages that work before signing in (each still needs the CSRF token on POST).
-PUBLIC = ("/sign-in", "/set-password/", "/static/", "/healthz")
+PUBLIC = ("/sign-in", "/set-password/", "/static/", "/healthz", "/language")
 # Pages for someone whose password was right but whose TOTP code is still to come.
 SECOND_FACTOR = ("/sign-in/code", "/sign-in/set-up", "/sign-out")
 
@@ -71,14 +81,12 @@ def make_web_app(
     app[SERVICES] = services
     app[PUBLIC_HTTPS] = public_https
     app[TRUSTED_PROXIES] = trusted_proxies
-    app[TEMPLATES] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
+    app[LANGUAGES] = Dashboard()
+    app[TEMPLATES] = _templates()
     app.router.add_static("/static/", HERE / "static")
     app.router.add_get("/healthz", _healthz)
     app.router.add_post("/keep-alive", _keep_alive)
+    app.router.add_post("/language", _choose_language)
     sign_in.add_routes(app)
     queue.add_routes(app)
     cohorts.add_routes(app)
@@ -87,6 +95,42 @@ def make_web_app(
     caseload.add_routes(app)
     replies.add_routes(app)
     return app
+
+
+def _templates() -> jinja2.Environment:
+    """Jinja2 with newstyle gettext: each render passes its own language's `_`, `gettext`
+    and `ngettext` (no translations installed globally), and filters for dates in it."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.policies["ext.i18n.trimmed"] = True
+    for name in (
+        "day",
+        "long_date",
+        "short_date",
+        "time",
+        "day_at",
+        "date_time",
+        "short_day_time",
+        "timestamp",
+    ):
+        env.filters[name] = _date_filter(name)
+    return env
+
+
+def _date_filter(name: str) -> Callable[..., str]:
+    """`{{ value|day }}`: the page's own language's way of writing a day or a time."""
+
+    @jinja2.pass_context
+    def apply(context: jinja2.runtime.Context, value: Any) -> str:
+        formatted: str = getattr(context["words"], name)(value)
+        return formatted
+
+    return apply
 
 
 async def _healthz(_request: web.Request) -> web.Response:
@@ -101,6 +145,7 @@ async def _keep_alive(request: web.Request) -> web.Response:
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     signed_in = request.get(SIGNED_IN)
+    chosen = words(request)
     html = (
         request.app[TEMPLATES]
         .get_template(template)
@@ -108,27 +153,92 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
             signed_in=signed_in,
             csrf_token=signed_in.csrf_token if signed_in else "",
             idle_minutes=int(staff_auth.IDLE_TIMEOUT.total_seconds() // 60),
-            menu=_menu(signed_in.role if signed_in else None),
+            menu=_menu(signed_in.role if signed_in else None, chosen),
+            words=chosen,
+            labels=Labels(chosen),
+            other_languages=[w for w in request.app[LANGUAGES].all() if w != chosen],
+            here=_this_page(request),
+            **chosen.template_functions(),
             **context,
         )
     )
     return web.Response(text=html, content_type="text/html", status=status)
 
 
-def _menu(role: Role | None) -> list[tuple[str, str]]:
+def _menu(role: Role | None, t: Words) -> list[tuple[str, str]]:
     """The main menu's links for a role."""
     if role is None:
         return []
-    links = [("/", "Queue")]
+    links = [("/", t.tr("Queue"))]
     if role in roles.WORKS_WITH_PARTICIPANTS:
-        links.append(("/participants", "Participants"))
+        links.append(("/participants", t.tr("Participants")))
     if role in roles.RUNS_COHORTS:
-        links += [("/cohorts", "Cohorts"), ("/participants/new", "Add participant")]
+        links += [("/cohorts", t.tr("Cohorts")), ("/participants/new", t.tr("Add participant"))]
     if role in roles.ANSWERS_PARTICIPANTS:
-        links.append(("/saved-replies", "Saved replies"))
+        links.append(("/saved-replies", t.tr("Saved replies")))
     if role is Role.ADMIN:
-        links += [("/staff", "Staff"), ("/audit", "Audit log")]
-    return [*links, ("/telegram", "Alerts")]
+        links += [("/staff", t.tr("Staff")), ("/audit", t.tr("Audit log"))]
+    return [*links, ("/telegram", t.tr("Alerts"))]
+
+
+# --- language --------------------------------------------------------------------------------
+
+
+def words(request: web.Request) -> Words:
+    """This request's language: the member of staff's choice (the cookie), else the first
+    one the browser's Accept-Language asks for that the dashboard has, else English."""
+    chosen = request.get(WORDS)
+    if chosen is None:
+        chosen = request.app[LANGUAGES].choose(
+            request.cookies.get(language_cookie_name(request)),
+            request.headers.get("Accept-Language"),
+        )
+        request[WORDS] = chosen
+    return chosen
+
+
+async def _choose_language(request: web.Request) -> web.Response:
+    """The header's language switch: remember the choice, and show the same page again."""
+    form = await request.post()
+    chosen = request.app[LANGUAGES].get(str(form.get("language", "")))
+    response = web.HTTPSeeOther(_local_path(str(form.get("next", ""))))
+    if chosen is not None:
+        response.set_cookie(
+            language_cookie_name(request),
+            chosen.language,
+            path="/",
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            secure=not _local_plain_http(request),
+            samesite="Strict",
+        )
+    raise response
+
+
+def _this_page(request: web.Request) -> str:
+    """Where the language switch comes back to: this page, or after a form was sent, the
+    page the form was on (e.g. /absences/5 for a POST to /absences/5/decide)."""
+    if request.method in ("GET", "HEAD"):
+        return request.path_qs
+    resource = request.match_info.route.resource
+    if resource is not None and any(route.method == "GET" for route in resource):
+        return request.path
+    return request.path.rsplit("/", 1)[0] or "/"
+
+
+def _local_path(path: str) -> str:
+    """A path on this site to go back to; anything else (another site) is the queue."""
+    parts = urlsplit(path)
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or parts.scheme
+        or parts.netloc
+        or any(ch < " " or ch == "\\" for ch in path)
+        or len(path) > 2000
+    ):
+        return "/"
+    return path
 
 
 def qr_data_uri(text: str) -> str:
@@ -181,6 +291,10 @@ def _local_plain_http(request: web.Request) -> bool:
 
 def cookie_name(request: web.Request) -> str:
     return "companion_session" if _local_plain_http(request) else "__Host-companion_session"
+
+
+def language_cookie_name(request: web.Request) -> str:
+    return "companion_language" if _local_plain_http(request) else "__Host-companion_language"
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -252,5 +366,7 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         if current is None or not staff_auth.csrf_matches(
             current, given if isinstance(given, str) else None
         ):
-            raise web.HTTPForbidden(text="This form has expired. Go back, reload and try again.")
+            raise web.HTTPForbidden(
+                text=words(request).tr("This form has expired. Go back, reload and try again.")
+            )
     return await handler(request)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.domain.errors import DomainError, NotFound
 from bot.services import caseload
-from handlers.web.app import qr_data_uri, render, services, signed_in_email
+from handlers.web.app import qr_data_uri, render, services, signed_in_email, words
 
 REFERENCE = "{reference:P-[A-Za-z0-9]{1,12}}"
 
@@ -66,7 +66,9 @@ async def unlink_phone(request: web.Request) -> web.Response:
         return await show_record(request, str(problem))
     return await show_record(
         request,
-        notice="His phone is no longer linked. Give him a new code to link again.",
+        notice=words(request).tr(
+            "His phone is no longer linked. Give him a new code to link again."
+        ),
     )
 
 
@@ -83,7 +85,9 @@ async def set_language(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=str(missing)) from None
     except DomainError as problem:
         return await show_record(request, str(problem))
-    return await show_record(request, notice="Saved. Everything he gets is now in that language.")
+    return await show_record(
+        request, notice=words(request).tr("Saved. Everything he gets is now in that language.")
+    )
 
 
 async def new_code(request: web.Request) -> web.Response:
@@ -112,7 +116,9 @@ async def book_catch_up(request: web.Request) -> web.Response:
         )
         number = int(form["session"])
     except ValueError:
-        return await show_record(request, "Choose the session, a day and a time.", form=form)
+        return await show_record(
+            request, words(request).tr("Choose the session, a day and a time."), form=form
+        )
     try:
         local = await caseload.book_catch_up(
             services(request),
@@ -126,8 +132,12 @@ async def book_catch_up(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=str(missing)) from None
     except DomainError as problem:
         return await show_record(request, str(problem), form=form)
+    t = words(request)
     return await show_record(
         request,
-        notice=f"Catch-up for session {number} booked for {local:%A %d %B %Y at %H:%M}. "
-        "He will get reminders for it.",
+        notice=t.tr(
+            "Catch-up for session %(number)s booked for %(when)s. He will get reminders for it.",
+            number=number,
+            when=t.day_at(local),
+        ),
     )

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.domain.errors import DomainError, NotFound
 from bot.services import admin
-from handlers.web.app import render, services, signed_in_email
+from handlers.web.app import render, services, signed_in_email, words
 
 # The register's choices, as the CLI names them.
 CHOICES = admin.ATTENDANCE_CHOICES
@@ -64,5 +64,10 @@ async def submit_register(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=str(missing)) from None
     except DomainError as problem:  # a wrong row: the register again, with what to fix
         return await show_register(request, error=str(problem))
-    notice = "Saved: nothing changed." if not changed else f"Saved: {changed} changed."
+    t = words(request)
+    notice = (
+        t.trn("Saved: %(num)s changed.", "Saved: %(num)s changed.", changed)
+        if changed
+        else t.tr("Saved: nothing changed.")
+    )
     return await show_register(request, notice=notice)

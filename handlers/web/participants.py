@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.domain.errors import DomainError
 from bot.domain.roles import Role
 from bot.services import admin
-from handlers.web.app import qr_data_uri, render, services, signed_in
+from handlers.web.app import qr_data_uri, render, services, signed_in, words
 
 
 def add_routes(app: web.Application) -> None:
@@ -27,14 +27,14 @@ async def _choices(request: web.Request) -> tuple[list[str], list[admin.StaffVie
 async def show_form(request: web.Request, error: str | None = None) -> web.Response:
     cohorts, managers = await _choices(request)
     if not cohorts:
-        raise web.HTTPNotFound(text="You do not run any cohorts.")
+        raise web.HTTPNotFound(text=words(request).tr("You do not run any cohorts."))
     return render(
         request,
         "participant_new.html",
         status=400 if error else 200,
         cohorts=cohorts,
         managers=managers,
-        languages=services(request).catalogs.languages,
+        languages=services(request).catalogs.translators(),
         error=error,
     )
 
@@ -45,7 +45,7 @@ async def add(request: web.Request) -> web.Response:
     cohort = str(form.get("cohort", ""))
     # Facilitators add people only to the cohorts they run (the same rule as the register).
     if cohort not in cohorts:
-        raise web.HTTPNotFound(text="You do not run that cohort.")
+        raise web.HTTPNotFound(text=words(request).tr("You do not run that cohort."))
     ctx = services(request)
     me = signed_in(request)
     try:

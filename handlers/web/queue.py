@@ -22,7 +22,9 @@ from bot.services import (
     staff_files,
 )
 from bot.services.context import ServiceContext
-from handlers.web.app import render, services, signed_in, signed_in_email
+from handlers.web.app import render, services, signed_in, signed_in_email, words
+from handlers.web.i18n import Words
+from handlers.web.labels import Labels
 
 
 def add_routes(app: web.Application) -> None:
@@ -43,27 +45,29 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/format-requests/{id:[0-9]{1,18}}/assign", assign_format_request)
 
 
-def due_label(ctx: ServiceContext, due: date | None) -> tuple[str, bool]:
+def due_label(ctx: ServiceContext, t: Words, due: date | None) -> tuple[str, bool]:
     """ "due today", "due in 3 working days", "2 working days overdue"; and whether late."""
     if due is None:
         return "", False
     today = ctx.now().astimezone(ctx.profile.zone).date()
     days = ctx.profile.working_calendar().working_days_between(today, due)
     if due == today:
-        return "due today", False
+        return t.tr("due today"), False
     if due > today:
-        return ("due in 1 working day" if days == 1 else f"due in {days} working days"), False
+        return t.trn("due in %(num)s working day", "due in %(num)s working days", days), False
     late = max(1, -days)
-    return ("1 working day overdue" if late == 1 else f"{late} working days overdue"), True
+    return t.trn("%(num)s working day overdue", "%(num)s working days overdue", late), True
 
 
-def row_due_label(ctx: ServiceContext, row: queue.Row) -> str:
+def row_due_label(ctx: ServiceContext, t: Words, row: queue.Row) -> str:
     if row.deadline:
-        label, _ = due_label(ctx, row.due)
-        return f"acknowledge: {label}" if row.task is Task.ACKNOWLEDGE else label
+        label, _late = due_label(ctx, t, row.due)
+        if row.task is Task.ACKNOWLEDGE:
+            return t.tr("acknowledge: %(due)s", due=label)
+        return label
     if row.kind is Kind.ABSENCE:
-        return f"session on {row.due:%d %b %Y}"
-    return f"since {row.due:%d %b %Y}"
+        return t.tr("session on %(day)s", day=t.short_date(row.due))
+    return t.tr("since %(day)s", day=t.short_date(row.due))
 
 
 def _filters(request: web.Request) -> queue.Filters:
@@ -82,12 +86,18 @@ def _filters(request: web.Request) -> queue.Filters:
     )
 
 
-STATUS_CHOICES = {task.value: task.label for task in Task} | {queue.CLOSED: "Closed"}
+STATUS_CHOICES = (*(task.value for task in Task), queue.CLOSED)
+
+
+def status_choices(labels: Labels) -> dict[str, str]:
+    """The status filter's choices: each task, and closed items."""
+    return {task.value: labels.task(task) for task in Task} | {queue.CLOSED: labels.task(None)}
 
 
 async def show_queue(request: web.Request) -> web.Response:
-    ctx, me = services(request), signed_in(request)
+    ctx, me, t = services(request), signed_in(request), words(request)
     assert me.email is not None  # noqa: S101 - signed in
+    labels = Labels(t)
     filters = _filters(request)
     try:
         page = await queue.list_queue(
@@ -98,7 +108,7 @@ async def show_queue(request: web.Request) -> web.Response:
             before=queue.Cursor.parse(request.query.get("before")),
         )
     except InvalidInput:
-        raise web.HTTPBadRequest(text="That page link is not valid.") from None
+        raise web.HTTPBadRequest(text=t.tr("That page link is not valid.")) from None
     params = {
         "type": filters.kind.value if filters.kind else "",
         "status": str(filters.status or ""),
@@ -116,14 +126,10 @@ async def show_queue(request: web.Request) -> web.Response:
         request,
         "queue.html",
         page=page,
-        rows=[(row, row_due_label(ctx, row)) for row in page.rows],
+        rows=[(row, labels.row(row), row_due_label(ctx, t, row)) for row in page.rows],
         filters=filters,
-        statuses=STATUS_CHOICES,
-        kinds={
-            Kind.ABSENCE: "Absences",
-            Kind.COMPLAINT: "Complaints",
-            Kind.FORMAT: "Format requests",
-        },
+        statuses=status_choices(labels),
+        kinds=labels.kinds(),
         link=link,
         next_link=link(after=str(page.next)) if page.next else None,
         previous_link=link(before=str(page.previous)) if page.previous else None,
@@ -214,7 +220,7 @@ async def show_absence(request: web.Request, error: str | None = None) -> web.Re
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
-    label, late = due_label(services(request), view.sick_note_due)
+    label, late = due_label(services(request), words(request), view.sick_note_due)
     path = f"/absences/{view.id}"
     return render(
         request,
@@ -235,7 +241,9 @@ async def decide_absence(request: web.Request) -> web.Response:
     try:
         decision = Decision(str(form.get("decision", "")))
     except ValueError:
-        return await show_absence(request, "Choose acceptable or not acceptable.")
+        return await show_absence(
+            request, words(request).tr("Choose acceptable or not acceptable.")
+        )
     action = absence_review.decide_absence(
         services(request),
         f"staff:{me.staff_id}",
@@ -281,7 +289,7 @@ async def show_complaint(request: web.Request, error: str | None = None) -> web.
         )
     except NotFound as missing:
         raise web.HTTPNotFound(text=str(missing)) from None
-    label, late = due_label(services(request), view.reply_due)
+    label, late = due_label(services(request), words(request), view.reply_due)
     path = f"/complaints/{view.reference}"
     return render(
         request,

@@ -16,6 +16,7 @@ from handlers.web.app import (
     render,
     services,
     set_session_cookie,
+    words,
 )
 
 
@@ -56,7 +57,11 @@ async def show_sign_in(request: web.Request) -> web.Response:
     current = await _anonymous(request)
     if current.complete:
         raise web.HTTPSeeOther("/")
-    notice = "Your password is set. Please sign in." if "password-set" in request.query else None
+    notice = (
+        words(request).tr("Your password is set. Please sign in.")
+        if "password-set" in request.query
+        else None
+    )
     return _with_cookie(
         request, render(request, "sign_in.html", error=None, notice=notice), current
     )
@@ -127,7 +132,7 @@ async def show_set_password(request: web.Request) -> web.Response:
     try:
         name = await staff_auth.password_link_owner(services(request), request.match_info["token"])
     except DomainError as error:
-        return render(request, "message.html", status=404, title="Link not valid", text=str(error))
+        return _link_not_valid(request, error)
     current = await _anonymous(request)  # only for a real link: no rows for guesses
     page = render(request, "set_password.html", name=name, error=None)
     return _with_cookie(request, page, current)
@@ -138,7 +143,7 @@ async def submit_set_password(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     password = str(form.get("password", ""))
     if password != str(form.get("repeat", "")):
-        error = "The two passwords are not the same."
+        error = words(request).tr("The two passwords are not the same.")
     else:
         try:
             await staff_auth.set_password(
@@ -152,7 +157,10 @@ async def submit_set_password(request: web.Request) -> web.Response:
     try:
         name = await staff_auth.password_link_owner(ctx, token)
     except DomainError as problem:
-        return render(
-            request, "message.html", status=404, title="Link not valid", text=str(problem)
-        )
+        return _link_not_valid(request, problem)
     return render(request, "set_password.html", status=400, name=name, error=error)
+
+
+def _link_not_valid(request: web.Request, problem: DomainError) -> web.Response:
+    title = words(request).tr("Link not valid")
+    return render(request, "message.html", status=404, title=title, text=str(problem))

@@ -16,7 +16,8 @@ State-changing POSTs send forms that are authorised but invalid (an empty note, 
 decision, a colleague who does not exist, ...), which answer 400 when the person may act on
 the item and 404 when not, so the world stays the same whatever the order. Where a real
 change is the point (removing a saved reply) each call gets a fresh item of its own.
-Sign-in, set-password, static files and /healthz are outside the matrix (PUBLIC_ROUTES).
+Sign-in, set-password, the language switch, static files and /healthz are outside the matrix
+(PUBLIC_ROUTES).
 """
 
 from __future__ import annotations
@@ -673,6 +674,8 @@ PUBLIC_ROUTES = {
     ("POST", "/sign-out"),
     ("GET", "/set-password/{token}"),
     ("POST", "/set-password/{token}"),
+    # The header's English/Welsh switch: for everyone, signed in or not (with a CSRF token).
+    ("POST", "/language"),
 }
 
 
@@ -832,6 +835,10 @@ async def test_public_and_sign_in_routes(world: World) -> None:
         ("no cookie", cookieless, None, "POST", "/sign-in/set-up", (303, "/sign-in")),
         ("no cookie", cookieless, None, "POST", "/sign-out", (303, "/sign-in")),
         ("no cookie", cookieless, None, "GET", "/set-password/nonsense", (404, None)),
+        ("no cookie", cookieless, None, "POST", "/language", (403, None)),
+        ("anonymous", anonymous.client, anonymous.token, "POST", "/language", (303, "/")),
+        ("no code yet", half.client, half.token, "POST", "/language", (303, "/")),
+        ("signed in", signed_in.client, signed_in.token, "POST", "/language", (303, "/")),
         ("anonymous", anonymous.client, anonymous.token, "GET", "/sign-in/code", (303, "/sign-in")),
         (
             "anonymous",

@@ -21,7 +21,8 @@
       stay.focus();
     }, (idle - warnBefore) * 1000);
     endTimer = setTimeout(function () {
-      message.textContent = "You have been signed out to keep people's data safe. Sign in again to go on.";
+      // The words come in the page's own language.
+      message.textContent = warning.getAttribute("data-signed-out");
       stay.hidden = true;
     }, idle * 1000);
   }
