@@ -25,7 +25,7 @@ from bot.attachments import AttachmentFetcher
 from bot.config import ConfigError, Profile, Settings, load_profile
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
-from bot.i18n import Catalogs
+from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
 from bot.loops import wait_for_any
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
@@ -113,21 +113,28 @@ async def _announce_commands(
     async with core.services.uow() as session:
         await session.merge(AppState(key=admin.BOT_USERNAME_KEY, value=me.username))
         await session.commit()
-    t = core.services.catalogs.translator()
-    await application.bot.set_my_commands(
-        [
-            BotCommand("absence", t._("Tell us you cannot come to a session")),
-            BotCommand("progress", t._("See your sessions and catch-ups")),
-            BotCommand("contacts", t._("Who to call")),
-            BotCommand("reminders", t._("Choose your session reminders")),
-            BotCommand("rights", t._("Your rights")),
-            BotCommand("complaint", t._("Make a complaint")),
-            BotCommand("complaints", t._("See your complaints")),
-            BotCommand("conditions", t._("What you agreed to")),
-            BotCommand("format", t._("Ask for another language or format")),
-            BotCommand("help", t._("What this chat can do")),
-        ]
-    )
+    # The default menu in English, and one per language Telegram can name (a two-letter
+    # code: Sorani has none, so its readers see the default).
+    for t in core.services.catalogs.translators():
+        code = None if t.language == SOURCE_LANGUAGE else t.language
+        if code is None or len(code) == 2:
+            await application.bot.set_my_commands(_commands(t), language_code=code)
+
+
+def _commands(t: Translator) -> list[BotCommand]:
+    return [
+        BotCommand("absence", t._("Tell us you cannot come to a session")),
+        BotCommand("progress", t._("See your sessions and catch-ups")),
+        BotCommand("contacts", t._("Who to call")),
+        BotCommand("reminders", t._("Choose your session reminders")),
+        BotCommand("rights", t._("Your rights")),
+        BotCommand("complaint", t._("Make a complaint")),
+        BotCommand("complaints", t._("See your complaints")),
+        BotCommand("conditions", t._("What you agreed to")),
+        BotCommand("format", t._("Ask for another language or format")),
+        BotCommand("language", t._("Change the language")),
+        BotCommand("help", t._("What this chat can do")),
+    ]
 
 
 async def stored_bot_username(core: Core) -> str | None:

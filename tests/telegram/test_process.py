@@ -41,7 +41,8 @@ async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path
             stranger.send_text("/start")
             [reply] = await sandbox.wait_for_messages(stranger.chat_id, 1, timeout=60)
             assert "you need a code" in (reply.text or "")
-            commands = sandbox.calls_to("setMyCommands")[-1].params["commands"]
+            default = '{"type": "default"}'
+            commands = sandbox.commands[(default, "")]
             assert [c["command"] for c in commands] == [
                 "absence",
                 "progress",
@@ -52,8 +53,14 @@ async def test_companion_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path
                 "complaints",
                 "conditions",
                 "format",
+                "language",
                 "help",
             ]
+            # The same menu in each language Telegram can name, in that language.
+            welsh = sandbox.commands[(default, "cy")]
+            assert [c["command"] for c in welsh] == [c["command"] for c in commands]
+            assert welsh[-2]["description"] == "Newid yr iaith"
+            assert (default, "ckb") not in sandbox.commands  # no two-letter code
             # The staff dashboard runs in the same process.
             url = f"http://127.0.0.1:{web_port}/sign-in"
             async with aiohttp.ClientSession() as http, http.get(url) as page:
