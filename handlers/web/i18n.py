@@ -59,7 +59,8 @@ class Words:
     @property
     def own_name(self) -> str:
         """The language's name in itself ("Cymraeg", "English"), as people look for it."""
-        name = self.locale.get_display_name(self.locale) or self.language
+        own = Locale.parse(self.language)  # "English", not "English (United Kingdom)"
+        name = own.get_display_name(own) or self.language
         return name[:1].upper() + name[1:]
 
     def tr(self, message: str, /, **values: object) -> str:

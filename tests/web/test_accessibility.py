@@ -1,4 +1,5 @@
-"""axe-core (from npm) finds no WCAG 2.2 AA violations on the sign-in, queue and item pages."""
+"""axe-core (from npm) finds no WCAG 2.2 AA violations on the sign-in, queue and item pages,
+in English and in Welsh."""
 
 from __future__ import annotations
 
@@ -78,4 +79,20 @@ async def test_main_pages_have_no_wcag_violations(
     await page.get_by_role("link", name="Participants").click()
     await page.locator("main table a").first.click()
     assert await _violations(page) == [], "participant record"
+    # In Welsh (the header's switch): the same pages, lang="cy".
+    await page.get_by_role("button", name="Cymraeg").click()
+    await page.wait_for_selector("html[lang=cy]")
+    assert await _violations(page) == [], "participant record (Welsh)"
+    await page.goto(f"{url}/")
+    assert await page.get_attribute("html", "lang") == "cy"
+    assert await _violations(page) == [], "queue (Welsh)"
+    await page.get_by_role("link", name="Absenoldeb i benderfynu arno").click()
+    assert await _violations(page) == [], "absence (Welsh)"
     await context.close()
+    # Signing in, in Welsh because the browser asks for it.
+    welsh = await browser.new_context(bypass_csp=True, locale="cy-GB")
+    page = await welsh.new_page()
+    await page.goto(f"{url}/sign-in")
+    assert await page.get_attribute("html", "lang") == "cy"
+    assert await _violations(page) == [], "sign-in (Welsh)"
+    await welsh.close()
