@@ -26,19 +26,6 @@ class Task(enum.StrEnum):
     REPLY = "reply"
     SEND_FORMAT = "send_format"
 
-    @property
-    def label(self) -> str:
-        return _TASK_LABELS[self]
-
-
-_TASK_LABELS = {
-    Task.DECIDE_ABSENCE: "Absence to decide",
-    Task.CHECK_SICK_NOTE: "Sick note to check",
-    Task.ACKNOWLEDGE: "Complaint to acknowledge",
-    Task.REPLY: "Complaint to answer",
-    Task.SEND_FORMAT: "Another language or format",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:

@@ -72,7 +72,6 @@ class Cursor:
 class Row:
     kind: Kind
     task: Task | None
-    label: str
     reference: str
     first_name: str
     stage: int | None
@@ -227,13 +226,9 @@ def _row(item: QueueItem, first_name: str, assignee: str | None, today: date) ->
         path = f"/complaints/{reference}"
     else:
         reference, path = item.reference or "", f"/format-requests/{item.format_request_id}"
-    label = item.task.label if item.task else "Closed"
-    if item.kind is Kind.COMPLAINT and item.task is not None:
-        label = f"{label} (stage {item.stage})"
     return Row(
         kind=item.kind,
         task=item.task,
-        label=label,
         reference=reference,
         first_name=first_name,
         stage=item.stage,
