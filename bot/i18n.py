@@ -47,10 +47,7 @@ class Translator:
 
     @property
     def own_name(self) -> str:
-        """The language's name in itself ("Cymraeg", "polski"), as people look for it."""
-        own = Locale.parse(self.language)
-        name = own.get_display_name(own) or self.language
-        return name[:1].upper() + name[1:]
+        return own_name(self.language)
 
     def _(self, message: str) -> str:
         return self._sentence(self.translations.gettext(message))
@@ -103,7 +100,7 @@ class Catalogs:
         }
         for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
             code = po_path.parent.parent.name
-            translations, reviewed = _compile(po_path, code)
+            translations, reviewed = compile_catalog(po_path, code)
             locale = Locale.parse(_FORMAT_LOCALES.get(code, code))
             self._translators[code] = Translator(code, locale, translations, reviewed)
 
@@ -144,14 +141,25 @@ class Catalogs:
         return frozenset(translator._(message) for translator in self._translators.values())
 
 
-def _compile(po_path: Path, language: str) -> tuple[Translations, bool]:
-    """The catalog compiled in memory, and whether a qualified translator reviewed it."""
+def own_name(language: str) -> str:
+    """A language's name in itself ("Cymraeg", "Polski", not "English (United Kingdom)"),
+    as people look for it."""
+    own = Locale.parse(language)
+    name = own.get_display_name(own) or language
+    return name[:1].upper() + name[1:]
+
+
+def compile_catalog(
+    po_path: Path, language: str, domain: str = "messages"
+) -> tuple[Translations, bool]:
+    """The catalog compiled in memory (no fuzzy entries), and whether a qualified
+    translator reviewed it."""
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(buffer, domain="messages"), is_reviewed(catalog.header_comment)
+    return Translations(buffer, domain=domain), is_reviewed(catalog.header_comment)
 
 
 def is_reviewed(header_comment: str) -> bool:

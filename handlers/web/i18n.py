@@ -10,7 +10,6 @@ Catalogs are compiled in memory once, when the app is made; there is no global l
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,12 +19,10 @@ from typing import Any
 import jinja2
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from markupsafe import Markup
 
-from bot.i18n import LOCALES_DIR, is_reviewed
+from bot.i18n import LOCALES_DIR, compile_catalog, own_name
 
 DOMAIN = "dashboard"
 SOURCE_LANGUAGE = "en"
@@ -58,10 +55,7 @@ class Words:
 
     @property
     def own_name(self) -> str:
-        """The language's name in itself ("Cymraeg", "English"), as people look for it."""
-        own = Locale.parse(self.language)  # "English", not "English (United Kingdom)"
-        name = own.get_display_name(own) or self.language
-        return name[:1].upper() + name[1:]
+        return own_name(self.language)
 
     def tr(self, message: str, /, **values: object) -> str:
         """A sentence, with `%(name)s` placeholders filled in."""
@@ -141,7 +135,7 @@ class Dashboard:
         }
         for po_path in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             code = po_path.parent.parent.name
-            translations, reviewed = compile_catalog(po_path, code)
+            translations, reviewed = compile_catalog(po_path, code, DOMAIN)
             locale = Locale.parse(_FORMAT_LOCALES.get(code, code))
             self._words[code] = Words(code, locale, translations, reviewed)
 
@@ -189,14 +183,3 @@ def preferred_languages(header: str) -> list[str]:
         if quality > 0:
             weighted.append((-quality, position, tag))
     return [tag for _, _, tag in sorted(weighted)]
-
-
-def compile_catalog(po_path: Path, language: str) -> tuple[Translations, bool]:
-    """The catalog compiled in memory (no fuzzy entries), and whether a qualified
-    translator reviewed it."""
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN), is_reviewed(catalog.header_comment)
