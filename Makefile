@@ -49,10 +49,13 @@ messages: $(VENV)/.installed-dev
 		-o locales/messages.pot bot handlers
 	@if ls locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel update -i locales/messages.pot -d locales --width 100; fi
-	@# The staff dashboard's own domain (handlers/web): English and Welsh for staff.
-	$(BIN)/pybabel extract -F pyproject.toml -k tr -k trn:1,2 --no-location --sort-output \
+	@# The staff dashboard's own domain (handlers/web): English and Welsh for staff, with the
+	@# sentences of the services' rule errors (DomainError and its kinds, in bot/services and
+	@# bot/domain), which the dashboard shows in the reader's language.
+	$(BIN)/pybabel extract -F pyproject.toml -k tr -k trn:1,2 \
+		-k DomainError -k NotFound -k Conflict -k InvalidInput --no-location --sort-output \
 		--add-comments=Translators: --project="Programme Companion" \
-		-o locales/dashboard.pot handlers/web
+		-o locales/dashboard.pot handlers/web bot/services bot/domain
 	@if ls locales/*/LC_MESSAGES/dashboard.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel update -D dashboard -i locales/dashboard.pot -d locales --width 100; fi
 

@@ -77,7 +77,10 @@ def in_report_window(slot: SessionSlot, now: datetime) -> bool:
 def decide(status: AbsenceStatus, decision: Decision) -> AbsenceStatus:
     """Only the Offender Manager decides, and only once, on a report still open."""
     if status is not AbsenceStatus.REPORTED:
-        raise Conflict(f"This absence is already {status.value}; it cannot be decided again.")
+        # Translators: {status} stays in English: "acceptable", "unacceptable" or "withdrawn".
+        raise Conflict(
+            "This absence is already {status}; it cannot be decided again.", status=status.value
+        )
     return decision.status
 
 

@@ -132,8 +132,9 @@ def check_session_number(rules: ProgrammeRules, number: int) -> None:
     """Session numbers run from 1 to the number of sessions required."""
     if not 1 <= number <= rules.sessions_required:
         raise InvalidInput(
-            f"Session number {number} is out of range: it must be from 1 to "
-            f"{rules.sessions_required}."
+            "Session number {number} is out of range: it must be from 1 to {most}.",
+            number=number,
+            most=rules.sessions_required,
         )
 
 
@@ -141,6 +142,8 @@ def check_catch_up_allowed(outcomes: Mapping[int, Outcome], number: int) -> None
     """A catch-up can only make up a session that was recorded as missed."""
     outcome = outcomes.get(number)
     if outcome is None:
-        raise Conflict(f"Session {number} has no attendance recorded, so it cannot be caught up.")
+        raise Conflict(
+            "Session {number} has no attendance recorded, so it cannot be caught up.", number=number
+        )
     if not outcome.uses_catch_up:
-        raise Conflict(f"Session {number} was attended, so it needs no catch-up.")
+        raise Conflict("Session {number} was attended, so it needs no catch-up.", number=number)

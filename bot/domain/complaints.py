@@ -185,7 +185,10 @@ def current_deadline(status: Status, due: Deadlines) -> date | None:
 
 def acknowledge(status: Status) -> Status:
     if not awaiting_acknowledgement(status):
-        raise Conflict(f"This complaint is {status.value}; only a new one can be acknowledged.")
+        # Translators: {status} stays in English: "acknowledged", "answered", "escalated"...
+        raise Conflict(
+            "This complaint is {status}; only a new one can be acknowledged.", status=status.value
+        )
     return Status.ACKNOWLEDGED
 
 
@@ -198,7 +201,10 @@ def reply(status: Status, stage: int, close: bool) -> Status:
 
 def satisfied(status: Status) -> Status:
     if status is not Status.ANSWERED:
-        raise Conflict(f"This complaint is {status.value}, so it cannot be closed now.")
+        # Translators: {status} stays in English: "received", "acknowledged", "escalated"...
+        raise Conflict(
+            "This complaint is {status}, so it cannot be closed now.", status=status.value
+        )
     return Status.CLOSED
 
 

@@ -53,12 +53,14 @@ def parse_iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as error:
-        raise InvalidInput(f"{text!r} is not a date in the form YYYY-MM-DD.") from error
+        raise InvalidInput("{text!r} is not a date in the form YYYY-MM-DD.", text=text) from error
 
 
 def parse_clock_time(text: str) -> time:
     try:
         parsed = datetime.strptime(text, "%H:%M")
     except ValueError as error:
-        raise InvalidInput(f"{text!r} is not a time in the form HH:MM (24-hour clock).") from error
+        raise InvalidInput(
+            "{text!r} is not a time in the form HH:MM (24-hour clock).", text=text
+        ) from error
     return parsed.time()

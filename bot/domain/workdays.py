@@ -21,7 +21,9 @@ def supported_subdivisions(country: str) -> tuple[str, ...]:
     try:
         cls = holidays.country_holidays(country).__class__
     except NotImplementedError as error:
-        raise InvalidInput(f"Unknown country code {country!r} for bank holidays.") from error
+        raise InvalidInput(
+            "Unknown country code {country!r} for bank holidays.", country=country
+        ) from error
     return tuple(getattr(cls, "subdivisions", ()))
 
 
@@ -32,7 +34,10 @@ class WorkingCalendar:
         known = supported_subdivisions(country)
         if subdivision is not None and subdivision not in known:
             raise InvalidInput(
-                f"Unknown subdivision {subdivision!r} for {country}: use one of {', '.join(known)}."
+                "Unknown subdivision {subdivision!r} for {country}: use one of {known}.",
+                subdivision=subdivision,
+                country=country,
+                known=", ".join(known),
             )
         self.country = country
         self.subdivision = subdivision

@@ -149,7 +149,9 @@ async def decide_absence(
     """
     message = (message or "").strip() or None
     if message is not None and len(message) > MAX_DECISION_MESSAGE:
-        raise InvalidInput(f"The message is too long: at most {MAX_DECISION_MESSAGE} characters.")
+        raise InvalidInput(
+            "The message is too long: at most {most} characters.", most=MAX_DECISION_MESSAGE
+        )
     async with ctx.uow() as session:
         report = await report_for(session, absence_id, viewer_email)
         report.status = decide(report.status, decision)
@@ -192,9 +194,13 @@ async def mark_certificate_received(
     async with ctx.uow() as session:
         report = await report_for(session, absence_id, viewer_email)
         if report.self_certificate_due is None:
-            raise Conflict(f"Absence {absence_id} is not for illness, so it needs no sick note.")
+            raise Conflict(
+                "Absence {id} is not for illness, so it needs no sick note.", id=absence_id
+            )
         if report.certificate_received_at is not None:
-            raise Conflict(f"The sick note for absence {absence_id} is already marked received.")
+            raise Conflict(
+                "The sick note for absence {id} is already marked received.", id=absence_id
+            )
         report.certificate_received_at = ctx.now()
         participant = report.participant
         t = participant_translator(ctx, participant)
@@ -229,7 +235,7 @@ async def report_for(
         if not can_see_absence(viewer.id, viewer.role, om_id, report.assignee_id):
             report = None
     if report is None:
-        raise NotFound(f"There is no absence report {absence_id}.")
+        raise NotFound("There is no absence report {id}.", id=absence_id)
     return report
 
 
@@ -256,9 +262,13 @@ async def _record_outcome(
         existing.outcome, existing.recorded_at = decision.outcome, now
     else:
         # Attended (even if sent home) or already decided: the record is not ours to change.
+        # Translators: {outcome} stays in English: "attended", "attended but failed to
+        # comply", "missed with an acceptable reason" or "missed without an acceptable reason".
         raise Conflict(
-            f"Session {report.session.number} is recorded as {existing.outcome.description}. "
-            "Correct the attendance first if that is wrong."
+            "Session {number} is recorded as {outcome}. "
+            "Correct the attendance first if that is wrong.",
+            number=report.session.number,
+            outcome=existing.outcome.description,
         )
 
 

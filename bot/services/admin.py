@@ -89,10 +89,12 @@ class ParticipantView:
     restart_flagged: bool = False
 
 
-def _clean_name(name: str, what: str) -> str:
+def _clean_name(name: str, *, cohort: bool = False) -> str:
     cleaned = " ".join(name.split())
     if not 1 <= len(cleaned) <= 120:
-        raise InvalidInput(f"The {what} must be 1 to 120 characters long.")
+        if cohort:
+            raise InvalidInput("The cohort name must be 1 to 120 characters long.")
+        raise InvalidInput("The name must be 1 to 120 characters long.")
     return cleaned
 
 
@@ -101,20 +103,23 @@ async def add_staff(
 ) -> StaffView:
     email = email.strip().lower()
     if not _EMAIL.match(email):
-        raise InvalidInput(f"{email!r} is not an email address.")
+        raise InvalidInput("{email!r} is not an email address.", email=email)
     try:
         staff_role = Role(role)
     except ValueError as error:
         roles = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"Unknown role {role!r}: use one of {roles}.") from error
+        # Translators: {roles} are the codes to type, e.g. "offender_manager, facilitator".
+        raise InvalidInput(
+            "Unknown role {role!r}: use one of {roles}.", role=role, roles=roles
+        ) from error
     if phone is not None and not _PHONE.match(phone.strip()):
-        raise InvalidInput(f"{phone!r} is not a phone number.")
+        raise InvalidInput("{phone!r} is not a phone number.", phone=phone)
     async with ctx.uow() as session:
         if await session.scalar(select(Staff.id).where(Staff.email == email)) is not None:
-            raise Conflict(f"A member of staff with email {email} already exists.")
+            raise Conflict("A member of staff with email {email} already exists.", email=email)
         staff = Staff(
             email=email,
-            name=_clean_name(name, "name"),
+            name=_clean_name(name),
             role=staff_role,
             phone=phone.strip() if phone else None,
         )
@@ -131,8 +136,9 @@ async def set_staff_active(ctx: ServiceContext, actor: str, email: str, active: 
     async with ctx.uow() as session:
         staff = await _staff(session, email)
         if staff.active == active:
-            state = "active" if active else "disabled"
-            raise Conflict(f"{staff.email} is already {state}.")
+            if active:
+                raise Conflict("{email} is already active.", email=staff.email)
+            raise Conflict("{email} is already disabled.", email=staff.email)
         staff.active = active
         if not active:
             # Unused password links die with the account; re-enabling needs a new one.
@@ -154,7 +160,7 @@ async def add_cohort(
     start_time: time,
     venue: str | None,
 ) -> CohortView:
-    name = _clean_name(name, "cohort name")
+    name = _clean_name(name, cohort=True)
     programme = ctx.profile.programme
     planned = plan_weekly_sessions(
         first_session,
@@ -165,7 +171,7 @@ async def add_cohort(
     )
     async with ctx.uow() as session:
         if await session.scalar(select(Cohort.id).where(Cohort.name == name)) is not None:
-            raise Conflict(f"A cohort called {name!r} already exists.")
+            raise Conflict("A cohort called {name!r} already exists.", name=name)
         cohort = Cohort(name=name, venue=venue)
         session.add(cohort)
         await session.flush()
@@ -197,12 +203,14 @@ async def add_cohort_facilitator(
     async with ctx.uow() as session:
         cohort = await session.scalar(select(Cohort).where(Cohort.name == cohort_name))
         if cohort is None:
-            raise NotFound(f"There is no cohort called {cohort_name!r}.")
+            raise NotFound("There is no cohort called {name!r}.", name=cohort_name)
         staff = await _staff(session, email)
         if staff.role is not Role.FACILITATOR or not staff.active:
-            raise InvalidInput(f"{staff.email} is not an active facilitator.")
+            raise InvalidInput("{email} is not an active facilitator.", email=staff.email)
         if await session.get(CohortStaff, (cohort.id, staff.id)) is not None:
-            raise Conflict(f"{staff.email} already runs cohort {cohort.name!r}.")
+            raise Conflict(
+                "{email} already runs cohort {cohort!r}.", email=staff.email, cohort=cohort.name
+            )
         session.add(CohortStaff(cohort_id=cohort.id, staff_id=staff.id))
         audit(session, actor, "cohort.add_facilitator", f"cohort:{cohort.id}", staff=staff.id)
         await session.commit()
@@ -217,20 +225,24 @@ async def add_participant(
     language: str | None,
     bot_username: str | None,
 ) -> tuple[ParticipantView, CodeView]:
-    name = _clean_name(name, "name")
+    name = _clean_name(name)
     if language is not None:
         matched = ctx.catalogs.match(language)
         if matched is None:
             available = ", ".join(ctx.catalogs.languages)
-            raise InvalidInput(f"Language {language!r} is not available: use one of {available}.")
+            raise InvalidInput(
+                "Language {language!r} is not available: use one of {available}.",
+                language=language,
+                available=available,
+            )
         language = matched
     async with ctx.uow() as session:
         cohort = await session.scalar(select(Cohort).where(Cohort.name == cohort_name))
         if cohort is None:
-            raise NotFound(f"There is no cohort called {cohort_name!r}.")
+            raise NotFound("There is no cohort called {name!r}.", name=cohort_name)
         om = await _staff(session, offender_manager_email)
         if om.role is not Role.OFFENDER_MANAGER or not om.active:
-            raise InvalidInput(f"{om.email} is not an active Offender Manager.")
+            raise InvalidInput("{email} is not an active Offender Manager.", email=om.email)
         participant = Participant(
             reference=await _new_reference(session),
             name=name,
@@ -276,7 +288,7 @@ async def issue_staff_code(
     async with ctx.uow() as session:
         staff = await _staff(session, email)
         if not staff.active:
-            raise InvalidInput(f"{staff.email} is not an active member of staff.")
+            raise InvalidInput("{email} is not an active member of staff.", email=staff.email)
         code, expires_at, link = await _new_code(ctx, session, bot_username, staff_id=staff.id)
         audit(session, actor, "staff.telegram_code", f"staff:{staff.id}")
         await session.commit()
@@ -324,7 +336,7 @@ async def _new_code(
 async def _staff(session: AsyncSession, email: str) -> Staff:
     staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:
-        raise NotFound(f"There is no member of staff with email {email}.")
+        raise NotFound("There is no member of staff with email {email}.", email=email)
     return staff
 
 
@@ -349,7 +361,7 @@ async def _participant(session: AsyncSession, reference: str) -> Participant:
         )
     )
     if participant is None:
-        raise NotFound(f"There is no participant with reference {reference}.")
+        raise NotFound("There is no participant with reference {reference}.", reference=reference)
     return participant
 
 
@@ -358,8 +370,10 @@ def _session_number(participant: Participant, number: int) -> ScheduledSession:
         if scheduled.number == number:
             return scheduled
     raise InvalidInput(
-        f"Session number {number} is out of range: cohort {participant.cohort.name} has "
-        f"{len(participant.cohort.sessions)} sessions."
+        "Session number {number} is out of range: cohort {cohort} has {count} sessions.",
+        number=number,
+        cohort=participant.cohort.name,
+        count=len(participant.cohort.sessions),
     )
 
 
@@ -448,7 +462,7 @@ async def record_session(
     async with ctx.uow() as session:
         cohort, scheduled = await _cohort_session(session, viewer_email, cohort_id, number)
         if scheduled.starts_at > ctx.now():
-            raise InvalidInput(f"Session {number} has not started yet.")
+            raise InvalidInput("Session {number} has not started yet.", number=number)
         viewer = await staff_by_email(session, viewer_email)
         members = {
             p.reference: p
@@ -472,14 +486,17 @@ async def record_session(
         for reference, outcome in outcomes.items():
             participant = members.get(reference)
             if participant is None:
-                raise InvalidInput(f"{reference} is not in {cohort.name}.")
+                raise InvalidInput(
+                    "{reference} is not in {cohort}.", reference=reference, cohort=cohort.name
+                )
             overrides_decision = (
                 participant.id in decided and decided[participant.id] is not outcome
             )
             if overrides_decision and viewer.role is not Role.ADMIN:
                 raise Conflict(
-                    f"{participant.name}'s absence was decided by the Offender Manager; "
-                    "only they (or an admin) can change it."
+                    "{name}'s absence was decided by the Offender Manager; "
+                    "only they (or an admin) can change it.",
+                    name=participant.name,
                 )
             if await _record_outcome(
                 ctx, session, f"staff:{viewer.id}", participant, scheduled, outcome
@@ -502,14 +519,16 @@ async def _cohort_session(
         )
     )
     if cohort is None or not can_take_attendance(viewer.id, viewer.role, runs):
-        raise NotFound(f"There is no cohort {cohort_id} you run.")
+        raise NotFound("There is no cohort {id} you run.", id=cohort_id)
     scheduled = await session.scalar(
         select(ScheduledSession).where(
             ScheduledSession.cohort_id == cohort.id, ScheduledSession.number == number
         )
     )
     if scheduled is None:
-        raise NotFound(f"Cohort {cohort.name} has no session {number}.")
+        raise NotFound(
+            "Cohort {cohort} has no session {number}.", cohort=cohort.name, number=number
+        )
     return cohort, scheduled
 
 
@@ -538,8 +557,10 @@ async def _record_outcome(
         )
         if caught_up is not None:
             raise Conflict(
-                f"Session {scheduled.number} already has a catch-up recorded for "
-                f"{participant.reference}, so it cannot be changed to attended."
+                "Session {number} already has a catch-up recorded for {reference}, "
+                "so it cannot be changed to attended.",
+                number=scheduled.number,
+                reference=participant.reference,
             )
     previous = existing.outcome.value if existing is not None else None
     if existing is None:
@@ -612,7 +633,9 @@ async def record_catch_up(
         try:
             await session.flush()
         except IntegrityError as error:
-            raise Conflict(f"A catch-up for session {for_session} is already recorded.") from error
+            raise Conflict(
+                "A catch-up for session {number} is already recorded.", number=for_session
+            ) from error
         audit(
             session,
             actor,
@@ -679,8 +702,9 @@ def _local_instant(wall_time: datetime, zone: ZoneInfo) -> datetime:
     instant = wall_time.replace(tzinfo=zone)
     if instant.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall_time:
         raise InvalidInput(
-            f"{wall_time:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks go forward "
-            "then. Choose another time."
+            "{time} does not exist in {zone}: the clocks go forward then. Choose another time.",
+            time=wall_time.strftime("%Y-%m-%d %H:%M"),
+            zone=zone.key,
         )
     return instant
 
@@ -746,11 +770,16 @@ async def set_staff_role(ctx: ServiceContext, actor: str, email: str, role: str)
     try:
         new_role = Role(role)
     except ValueError as error:
-        raise InvalidInput(f"Unknown role {role!r}.") from error
+        raise InvalidInput("Unknown role {role!r}.", role=role) from error
     async with ctx.uow() as session:
         staff = await _staff(session, email)
         if staff.role is new_role:
-            raise Conflict(f"{staff.email} is already {new_role.value.replace('_', ' ')}.")
+            # Translators: {role} stays in English, e.g. "offender manager" or "admin".
+            raise Conflict(
+                "{email} is already {role}.",
+                email=staff.email,
+                role=new_role.value.replace("_", " "),
+            )
         caseload = await session.scalar(
             select(Participant.id).where(Participant.offender_manager_id == staff.id).limit(1)
         )
@@ -759,7 +788,8 @@ async def set_staff_role(ctx: ServiceContext, actor: str, email: str, role: str)
         )
         if caseload is not None or runs is not None:
             raise Conflict(
-                f"{staff.email} still has participants or cohorts; move them to someone else first."
+                "{email} still has participants or cohorts; move them to someone else first.",
+                email=staff.email,
             )
         old = staff.role
         # Their dashboard reads the role on every request, so it applies at once.

@@ -82,7 +82,7 @@ async def _participant(
             viewer.id, viewer.role, participant.offender_manager_id, facilitators
         ):
             return participant, facilitators
-    raise NotFound(f"There is no participant {reference} in your caseload.")
+    raise NotFound("There is no participant {reference} in your caseload.", reference=reference)
 
 
 async def my_participants(ctx: ServiceContext, viewer_email: str) -> list[Person]:
@@ -215,7 +215,9 @@ async def book_catch_up(
         viewer = await staff_by_email(session, viewer_email)
         participant, facilitators = await _participant(session, viewer, reference)
         if not can_take_attendance(viewer.id, viewer.role, facilitators):
-            raise NotFound(f"There is no participant {reference} in your cohorts.")
+            raise NotFound(
+                "There is no participant {reference} in your cohorts.", reference=reference
+            )
         actor = f"staff:{viewer.id}"
     return await admin.book_catch_up(
         ctx, actor, participant.reference, for_session, starts_at, venue

@@ -177,7 +177,7 @@ async def reply(
     if not message:
         raise InvalidInput("The reply is empty.")
     if len(message) > MAX_REPLY:
-        raise InvalidInput(f"The reply is too long: at most {MAX_REPLY} characters.")
+        raise InvalidInput("The reply is too long: at most {most} characters.", most=MAX_REPLY)
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)
         complaint = await visible_complaint(session, viewer, reference)
@@ -290,7 +290,7 @@ async def visible_complaint(session: AsyncSession, viewer: Staff, reference: str
         select(Complaint).where(Complaint.reference == reference.strip().upper()).options(*_LOAD)
     )
     if complaint is None or not rules.can_see(viewer.id, viewer.role, visibility(complaint)):
-        raise NotFound(f"There is no complaint {reference} in your queue.")
+        raise NotFound("There is no complaint {reference} in your queue.", reference=reference)
     return complaint
 
 

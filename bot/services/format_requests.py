@@ -152,7 +152,7 @@ async def request_for(
         if not can_handle_format_requests(viewer.role):
             request = None
     if request is None:
-        raise NotFound(f"There is no format request {request_id}.")
+        raise NotFound("There is no format request {id}.", id=request_id)
     return request
 
 
@@ -179,11 +179,11 @@ async def mark_done(
     """Record that it was dealt with, and tell him (with an optional message)."""
     message = (message or "").strip() or None
     if message is not None and len(message) > MAX_MESSAGE:
-        raise InvalidInput(f"The message is too long: at most {MAX_MESSAGE} characters.")
+        raise InvalidInput("The message is too long: at most {most} characters.", most=MAX_MESSAGE)
     async with ctx.uow() as session:
         request = await request_for(session, request_id, viewer_email)
         if request.done_at is not None:
-            raise Conflict(f"Format request {request_id} is already done.")
+            raise Conflict("Format request {id} is already done.", id=request_id)
         request.done_at, request.done_by, request.message = ctx.now(), actor, message
         participant = request.participant
         t = participant_translator(ctx, participant)

@@ -112,5 +112,5 @@ async def staff_by_email(session: AsyncSession, email: str) -> Staff:
     """An active member of staff, or NotFound."""
     staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None or not staff.active:
-        raise NotFound(f"There is no active member of staff with email {email}.")
+        raise NotFound("There is no active member of staff with email {email}.", email=email)
     return staff

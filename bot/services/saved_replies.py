@@ -59,7 +59,9 @@ async def add_reply(
         raise InvalidInput("Give the saved reply a title and some words.")
     if len(title) > MAX_TITLE or len(text) > MAX_TEXT:
         raise InvalidInput(
-            f"A title can have {MAX_TITLE} characters and the words {MAX_TEXT} at most."
+            "A title can have {title} characters and the words {words} at most.",
+            title=MAX_TITLE,
+            words=MAX_TEXT,
         )
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)

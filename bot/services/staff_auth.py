@@ -123,7 +123,9 @@ async def password_link_owner(ctx: ServiceContext, token: str) -> str:
 async def set_password(ctx: ServiceContext, token: str, password: str, address: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput(
-            f"The password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long."
+            "The password must be {least} to {most} characters long.",
+            least=MIN_PASSWORD,
+            most=MAX_PASSWORD,
         )
     async with ctx.uow() as session:
         now = ctx.now()
@@ -413,5 +415,5 @@ async def _end_sessions(session: AsyncSession, staff_id: int, now: datetime) -> 
 async def _staff_by_email(session: AsyncSession, email: str) -> Staff:
     staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:
-        raise NotFound(f"There is no member of staff with email {email}.")
+        raise NotFound("There is no member of staff with email {email}.", email=email)
     return staff

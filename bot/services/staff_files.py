@@ -57,7 +57,7 @@ async def download(ctx: ServiceContext, viewer_email: str, attachment_id: int) -
                 viewer.id, viewer.role, visibility(complaint)
             )
         if attachment is None or not allowed or attachment.content is None:
-            raise NotFound(f"There is no file {attachment_id}.")
+            raise NotFound("There is no file {id}.", id=attachment_id)
         audit(session, f"staff:{viewer.id}", "attachment.view", f"attachment:{attachment.id}")
         await session.commit()
         return Download(attachment.file_name, attachment.mime_type, attachment.content)

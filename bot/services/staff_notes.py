@@ -31,7 +31,7 @@ def add(session: AsyncSession, staff_id: int, subject: str, text: str, at: datet
     if not text:
         raise InvalidInput("The note is empty.")
     if len(text) > MAX_NOTE:
-        raise InvalidInput(f"The note is too long: at most {MAX_NOTE} characters.")
+        raise InvalidInput("The note is too long: at most {most} characters.", most=MAX_NOTE)
     session.add(StaffNote(subject=subject, staff_id=staff_id, text=text, at=at))
 
 

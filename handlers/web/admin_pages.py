@@ -58,7 +58,7 @@ async def show_audit(request: web.Request) -> web.Response:
             **filters,
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     more = len(entries) == audit_log.PAGE
     return render(request, "audit.html", entries=entries, filters=filters, more=more)
 
@@ -72,7 +72,7 @@ async def _accounts(request: web.Request) -> list[admin.StaffAccount]:
     try:
         return await admin.staff_accounts(services(request), email)
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
 
 
 async def show_staff(
@@ -115,7 +115,7 @@ async def add_staff(request: web.Request) -> web.Response:
             services(request), _actor(request), form["email"], form["name"], form["role"], None
         )
     except DomainError as problem:
-        return await show_staff(request, str(problem), form=form)
+        return await show_staff(request, words(request).error(problem), form=form)
     link = await _password_link(request, view.email, False)
     return await show_staff(request, link=(view.name, link))
 
@@ -154,5 +154,5 @@ async def change_staff(request: web.Request) -> web.Response:
         else:
             return await show_staff(request, words(request).tr("Choose what to change."))
     except DomainError as problem:
-        return await show_staff(request, str(problem))
+        return await show_staff(request, words(request).error(problem))
     raise web.HTTPSeeOther("/staff")

@@ -42,7 +42,7 @@ async def show_record(
             services(request), signed_in_email(request), _reference(request)
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     return render(
         request,
         "participant.html",
@@ -61,9 +61,9 @@ async def unlink_phone(request: web.Request) -> web.Response:
             services(request), signed_in_email(request), _reference(request)
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     except DomainError as problem:
-        return await show_record(request, str(problem))
+        return await show_record(request, words(request).error(problem))
     return await show_record(
         request,
         notice=words(request).tr(
@@ -82,9 +82,9 @@ async def set_language(request: web.Request) -> web.Response:
             str(posted.get("language", "")),
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     except DomainError as problem:
-        return await show_record(request, str(problem))
+        return await show_record(request, words(request).error(problem))
     return await show_record(
         request, notice=words(request).tr("Saved. Everything he gets is now in that language.")
     )
@@ -96,7 +96,7 @@ async def new_code(request: web.Request) -> web.Response:
         code = await caseload.new_code(ctx, signed_in_email(request), _reference(request))
         record = await caseload.show_participant(ctx, signed_in_email(request), _reference(request))
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     return render(
         request,
         "participant_code.html",
@@ -129,9 +129,9 @@ async def book_catch_up(request: web.Request) -> web.Response:
             form["venue"].strip() or None,
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     except DomainError as problem:
-        return await show_record(request, str(problem), form=form)
+        return await show_record(request, words(request).error(problem), form=form)
     t = words(request)
     return await show_record(
         request,

@@ -34,7 +34,7 @@ async def show_register(
             int(request.match_info["number"]),
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     return render(
         request,
         "register.html",
@@ -61,9 +61,9 @@ async def submit_register(request: web.Request) -> web.Response:
             outcomes,
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     except DomainError as problem:  # a wrong row: the register again, with what to fix
-        return await show_register(request, error=str(problem))
+        return await show_register(request, error=words(request).error(problem))
     t = words(request)
     notice = (
         t.trn("Saved: %(num)s changed.", "Saved: %(num)s changed.", changed)

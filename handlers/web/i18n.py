@@ -5,6 +5,8 @@ Staff words are a gettext domain of their own, "dashboard" (`locales/dashboard.p
 carry none of them. Python code here marks its words with `words.tr(...)` and
 `words.trn(...)`, keywords the participant extraction does not look for; templates use
 `_()` and `{% trans %}` (Jinja2's newstyle gettext, placeholders written `%(name)s`).
+The sentences of the services' rule errors (`bot.domain.errors.DomainError`, placeholders
+written `{name}`) are in this domain too, shown with `words.error(problem)`.
 Catalogs are compiled in memory once, when the app is made; there is no global locale.
 """
 
@@ -22,6 +24,7 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations
 from markupsafe import Markup
 
+from bot.domain.errors import DomainError
 from bot.i18n import LOCALES_DIR, compile_catalog, own_name
 
 DOMAIN = "dashboard"
@@ -65,6 +68,12 @@ class Words:
     def trn(self, singular: str, plural: str, n: int, /, **values: object) -> str:
         """A sentence that depends on a count, given to the placeholders as `num`."""
         return self.translations.ngettext(singular, plural, n) % {"num": n, **values}
+
+    def error(self, problem: DomainError) -> str:
+        """A broken rule's sentence from the services, in this language: its template (a
+        `{name}` format string, extracted from `bot/services` and `bot/domain`) translated,
+        filled in with its values as they are."""
+        return self.translations.gettext(problem.template).format(**problem.values)
 
     # Dates and times (values are already in the programme's time zone).
 

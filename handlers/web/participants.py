@@ -59,7 +59,7 @@ async def add(request: web.Request) -> web.Response:
             await admin.bot_username(ctx),
         )
     except DomainError as problem:
-        return await show_form(request, str(problem))
+        return await show_form(request, words(request).error(problem))
     qr = qr_data_uri(code.link) if code.link else None
     expires = code.expires_at.astimezone(ctx.profile.zone)
     return render(

@@ -147,9 +147,9 @@ async def _act(
     try:
         await action
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     except DomainError as problem:
-        return await show_again(request, str(problem))
+        return await show_again(request, words(request).error(problem))
     raise web.HTTPSeeOther(then)
 
 
@@ -185,9 +185,9 @@ async def _assign(
             int(chosen) if chosen.isdigit() else None,
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     except DomainError as problem:
-        return await show_again(request, str(problem))
+        return await show_again(request, words(request).error(problem))
     # Handed on to someone else's eyes only: back to the queue, as it is no longer here.
     raise web.HTTPSeeOther(path if still_mine else "/")
 
@@ -219,7 +219,7 @@ async def show_absence(request: web.Request, error: str | None = None) -> web.Re
             services(request), me.email, _absence_id(request)
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     label, late = due_label(services(request), words(request), view.sick_note_due)
     path = f"/absences/{view.id}"
     return render(
@@ -288,7 +288,7 @@ async def show_complaint(request: web.Request, error: str | None = None) -> web.
             services(request), me.email, request.match_info["reference"]
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     label, late = due_label(services(request), words(request), view.reply_due)
     path = f"/complaints/{view.reference}"
     return render(
@@ -335,7 +335,7 @@ async def show_format_request(request: web.Request, error: str | None = None) ->
             viewer_email=me.email,
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     path = f"/format-requests/{item.id}"
     return render(
         request,
@@ -369,7 +369,7 @@ async def download_file(request: web.Request) -> web.Response:
             services(request), me.email, int(request.match_info["id"])
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     # RFC 6266: an ASCII name for old clients, the real one percent-encoded for the rest.
     ascii_name = "".join(
         ch for ch in file.file_name if (ch.isascii() and ch.isalnum()) or ch in "._-"

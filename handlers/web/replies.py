@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.roles import Role
 from bot.services import saved_replies
-from handlers.web.app import render, services, signed_in, signed_in_email
+from handlers.web.app import render, services, signed_in, signed_in_email, words
 
 
 def add_routes(app: web.Application) -> None:
@@ -46,7 +46,7 @@ async def add_reply(request: web.Request) -> web.Response:
             Role(role) if role in Role._value2member_map_ else None,
         )
     except DomainError as problem:
-        return await show_replies(request, str(problem), form)
+        return await show_replies(request, words(request).error(problem), form)
     raise web.HTTPSeeOther("/saved-replies")
 
 
@@ -56,5 +56,5 @@ async def remove_reply(request: web.Request) -> web.Response:
             services(request), signed_in_email(request), int(request.match_info["id"])
         )
     except NotFound as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
+        raise web.HTTPNotFound(text=words(request).error(missing)) from None
     raise web.HTTPSeeOther("/saved-replies")

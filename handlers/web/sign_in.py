@@ -150,7 +150,7 @@ async def submit_set_password(request: web.Request) -> web.Response:
                 services(request), token, password, client_address(request)
             )
         except DomainError as problem:
-            error = str(problem)
+            error = words(request).error(problem)
         else:
             raise web.HTTPSeeOther("/sign-in?password-set")
     ctx = services(request)
@@ -163,4 +163,6 @@ async def submit_set_password(request: web.Request) -> web.Response:
 
 def _link_not_valid(request: web.Request, problem: DomainError) -> web.Response:
     title = words(request).tr("Link not valid")
-    return render(request, "message.html", status=404, title=title, text=str(problem))
+    return render(
+        request, "message.html", status=404, title=title, text=words(request).error(problem)
+    )

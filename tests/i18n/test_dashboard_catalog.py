@@ -1,9 +1,11 @@
 """The staff dashboard's own gettext domain: the committed template matches the code (through
 `make messages`' own command line), no staff word reaches the participants' messages.pot,
-and each dashboard catalog is complete, well formed and compiles."""
+from bot/ only the rule errors' sentences reach it, and each dashboard catalog is complete,
+well formed and compiles."""
 
 from __future__ import annotations
 
+import ast
 import gettext
 import io
 import re
@@ -18,6 +20,7 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.domain import errors
 from bot.i18n import LOCALES_DIR, REVIEWED_MARK, cldr_plural_forms
 from handlers.web.i18n import DOMAIN, Dashboard
 
@@ -25,6 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 # Jinja2's newstyle gettext and `tr()` write `%(name)s`; a `{name}` would be left unfilled.
 PERCENT_FIELD = re.compile(r"%\((\w+)\)[sd]")
+# The rule errors' sentences (`DomainError`s, from bot/services and bot/domain) are format
+# strings instead: `{name}`, `{name!r}`.
+RULE_SOURCES = ("bot/services", "bot/domain")
+RULE_ERRORS = {
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and issubclass(value, errors.DomainError)
+}
 TAG = re.compile(r"</?[a-z]+>")
 
 
@@ -74,6 +85,46 @@ def test_committed_template_matches_a_fresh_extraction(
     assert ("due in %(num)s working day", "due in %(num)s working days") in _ids(committed)
 
 
+def _rule_error_templates() -> dict[str, set[str]]:
+    """Every `DomainError` (or kind of it) made in bot/services and bot/domain: its file, and
+    its template, which must be a literal (an f-string or a name would not be extracted)."""
+    found: dict[str, set[str]] = {}
+    for source in RULE_SOURCES:
+        for path in sorted((ROOT / source).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name not in RULE_ERRORS:
+                    continue
+                where = f"{path.relative_to(ROOT).as_posix()}:{node.lineno}"
+                assert node.args, where
+                template = node.args[0]
+                assert isinstance(template, ast.Constant), f"{where}: not a literal template"
+                assert isinstance(template.value, str), where
+                found.setdefault(template.value, set()).add(path.relative_to(ROOT).as_posix())
+    return found
+
+
+def test_only_rule_errors_reach_the_dashboard_template_from_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From bot/services and bot/domain the dashboard's extraction takes exactly the rule
+    errors' sentences: every one of them, and nothing else (no `_("...")`, no `tr()`)."""
+    templates = _rule_error_templates()
+    assert "There is no absence report {id}." in templates
+    fresh = _run_makefile_extraction("locales/dashboard.pot", tmp_path, monkeypatch, locations=True)
+    from_bot = {
+        message.id: {path.replace("\\", "/") for path, _line in message.locations}
+        for message in fresh
+        if message.id and any(path.startswith("bot") for path, _line in message.locations)
+    }
+    assert set(from_bot) == set(templates)
+    for template, paths in templates.items():
+        assert {p for p in from_bot[template] if p.startswith("bot/")} == paths, template
+
+
 def test_no_dashboard_word_reaches_the_participants_template(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,6 +136,8 @@ def test_no_dashboard_word_reaches_the_participants_template(
     places = {path for message in participants for path, _line in message.locations}
     assert places, "the participants' extraction found nothing at all"
     assert {p for p in places if p.replace("\\", "/").startswith("handlers/web/")} == set()
+    # Nor any rule error's sentence: those are the dashboard's.
+    assert _ids(participants) & set(_rule_error_templates()) == set()
 
 
 def _catalog_paths() -> list[Path]:
@@ -101,16 +154,27 @@ def _fields(text: str) -> set[str]:
     return set(PERCENT_FIELD.findall(text))
 
 
-def _braces(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+def _braces(text: str) -> set[tuple[str, str | None, str | None]]:
+    """`{name}` fields with their conversion and format spec (a lone brace fails here)."""
+    return {
+        (field, conversion, spec)
+        for _, field, spec, conversion in string.Formatter().parse(text)
+        if field is not None
+    }
 
 
 def _check_form(msgid: str, form: str) -> None:
     assert form.strip(), msgid
-    assert _fields(form) == _fields(msgid), (msgid, form)
-    assert _braces(form) == set(), (msgid, form)
     # The same markup (<code>, <strong>) in the same order, as the page relies on it.
     assert TAG.findall(form) == TAG.findall(msgid), (msgid, form)
+    if _braces(msgid):
+        # A rule error's sentence: `words.error()` fills it in with str.format().
+        assert _braces(form) == _braces(msgid), (msgid, form)
+        assert _fields(form) == set(), (msgid, form)
+        return
+    assert _fields(form) == _fields(msgid), (msgid, form)
+    # No `{name}` (and no lone brace, which a rule error's str.format() would trip on).
+    assert _braces(form) == set(), (msgid, form)
     # A lone percent sign would break Jinja2's newstyle formatting.
     assert "%" not in PERCENT_FIELD.sub("", form).replace("%%", ""), (msgid, form)
 

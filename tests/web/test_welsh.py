@@ -5,6 +5,7 @@ are then in that language."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -89,7 +90,7 @@ async def test_staff_switch_to_welsh_and_back(dashboard: Board) -> None:
         assert "<dt>Rheswm</dt><dd>yn sâl</dd>" in page
         assert "Ydy'r rheswm yn dderbyniol?" in page and "Anfon y penderfyniad" in page
         assert "Thursday" not in page and "December" not in page and "Sick note" not in page
-        # A message from the dashboard itself is in Welsh too (the services' stay English).
+        # A message from the dashboard itself is in Welsh too (the services' rule errors: below).
         refused = await browser.post(
             f"{absence}/decide",
             data={"csrf_token": csrf(page), "decision": "maybe"},
@@ -108,6 +109,59 @@ async def test_staff_switch_to_welsh_and_back(dashboard: Board) -> None:
     async with dashboard.client() as other:
         await dashboard.sign_in(other, OM)
         assert _lang(await _page(other, "/")) == "en-GB"
+
+
+async def test_the_services_rule_errors_are_in_welsh_too(dashboard: Board) -> None:
+    """A rule the services enforce (a sick note already marked, an absence already decided,
+    an item that is not there) is told in the page's language, with its values as they are;
+    the same error in English reads as the CLI prints it."""
+    ids = await _world(dashboard)
+    absence = f"/absences/{ids['absence']}"
+    async with dashboard.client() as browser:
+        await dashboard.sign_in(browser, OM)
+        await _switch(browser, await _page(browser, "/"), "cy", "/")
+        page = await _page(browser, absence)
+        token = csrf(page)
+        marked = await browser.post(
+            f"{absence}/sick-note", data={"csrf_token": token}, allow_redirects=False
+        )
+        assert marked.status == 303
+        again = await browser.post(f"{absence}/sick-note", data={"csrf_token": token})
+        assert again.status == 400
+        text = unescape(await again.text())
+        assert _lang(text) == "cy"
+        assert (
+            f"Mae wedi'i nodi eisoes bod y nodyn salwch ar gyfer absenoldeb {ids['absence']} "
+            "wedi dod i law."
+        ) in text
+        assert "already marked received" not in text
+
+        decided = await browser.post(
+            f"{absence}/decide",
+            data={"csrf_token": token, "decision": "acceptable"},
+            allow_redirects=False,
+        )
+        assert decided.status == 303
+        twice = await browser.post(
+            f"{absence}/decide", data={"csrf_token": token, "decision": "unacceptable"}
+        )
+        assert twice.status == 400
+        # The status is a value: it stays the code the services give (noted for translators).
+        assert (
+            "Mae gan yr absenoldeb hwn y statws acceptable eisoes; ni ellir penderfynu arno eto."
+        ) in unescape(await twice.text())
+
+        # An item that is not there (or not theirs): a plain 404, in Welsh.
+        async with browser.get("/absences/999999") as missing:
+            assert missing.status == 404
+            assert await missing.text() == "Does dim adroddiad absenoldeb 999999."
+        async with browser.get("/files/999999") as missing:
+            assert (missing.status, await missing.text()) == (404, "Does dim ffeil 999999.")
+    async with dashboard.client() as english:
+        await dashboard.sign_in(english, OM)
+        async with english.get("/absences/999999") as missing:
+            assert missing.status == 404
+            assert await missing.text() == "There is no absence report 999999."
 
 
 async def test_sign_in_in_welsh_from_the_browser_or_the_switch(dashboard: Board) -> None:
@@ -246,6 +300,8 @@ class _Text(HTMLParser):
 
 
 WORD = re.compile(r"[^\W\d_]{3,}")
+# Not words of either language: `%(name)s` and `{name!r}` placeholders, and markup.
+_PLACEHOLDER = re.compile(r"%\(\w+\)s|\{[^{}]*\}|<[^>]+>")
 
 
 def _english_words() -> set[str]:
@@ -259,9 +315,9 @@ def _english_words() -> set[str]:
         if not message.id:
             continue
         for text in message.id if isinstance(message.id, tuple) else (message.id,):
-            english |= {w.lower() for w in WORD.findall(re.sub(r"%\(\w+\)s|<[^>]+>", " ", text))}
+            english |= {w.lower() for w in WORD.findall(_PLACEHOLDER.sub(" ", text))}
         for text in message.string if isinstance(message.string, tuple) else (message.string,):
-            welsh |= {w.lower() for w in WORD.findall(re.sub(r"%\(\w+\)s|<[^>]+>", " ", text))}
+            welsh |= {w.lower() for w in WORD.findall(_PLACEHOLDER.sub(" ", text))}
     return english - welsh
 
 
@@ -286,6 +342,8 @@ def _english_left(html: str) -> list[str]:
     for name in PROPER:
         text = text.replace(name, " ")
     text = re.sub(r"\S+@\S+", " ", text)  # email addresses
+    # References are random letters and digits: "P-KEY29R" is not the English "key".
+    text = re.sub(r"\b[A-Z]-[0-9A-Z]{5,6}\b", " ", text)
     english = _english_words()
     return sorted({w for w in WORD.findall(text) if w.lower() in english})
 
