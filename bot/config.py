@@ -221,6 +221,11 @@ class Settings:
     web_url: str | None = None
     # Proxies (e.g. nginx on 127.0.0.1) trusted to name the client in X-Forwarded-For.
     web_trusted_proxies: frozenset[str] = frozenset()
+    # Telegram's limits, kept by the outbox sender: messages a second overall (Telegram
+    # allows 30, more with paid broadcasts) and one a second per chat. Off only to measure
+    # the bot's own capacity (benchmarks).
+    send_pacing: bool = True
+    send_rate: int = 30
 
     @property
     def web_base_url(self) -> str:
@@ -262,7 +267,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             for item in (env.get("COMPANION_WEB_TRUSTED_PROXIES") or "").split(",")
             if item.strip()
         ),
+        send_pacing=_switch(env, "COMPANION_SEND_PACING", default=True),
+        send_rate=_whole_number(env, "COMPANION_SEND_RATE", default=30),
     )
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off (found {value!r}).")
+
+
+def _whole_number(env: Mapping[str, str], name: str, *, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number above 0 (found {value!r}).")
+    return int(value)
 
 
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> bytes:

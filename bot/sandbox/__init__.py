@@ -2,7 +2,7 @@
 
 from bot.sandbox.actors import SandboxGroup, SandboxUser, iter_buttons
 from bot.sandbox.formatting import EntityParseError, ParsedText, parse_formatted
-from bot.sandbox.models import ApiCall, ApiError, Faults, SentMessage, StoredFile
+from bot.sandbox.models import ApiCall, ApiError, Faults, RateLimits, SentMessage, StoredFile
 from bot.sandbox.server import BotApiSandbox, ChatState, WebhookConfig
 from bot.sandbox.spec import BotApiSpec, UploadedFile, decode_form_value, find_spec_path
 
@@ -15,6 +15,7 @@ __all__ = [
     "EntityParseError",
     "Faults",
     "ParsedText",
+    "RateLimits",
     "SandboxGroup",
     "SandboxUser",
     "SentMessage",

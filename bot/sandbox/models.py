@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -149,6 +151,17 @@ class FaultRule:
     retry_after: int | None
     remaining: int
     delay: float = 0.0
+    # Close the connection without an answer, before the method runs (a reset).
+    drop: bool = False
+
+    @property
+    def kind(self) -> str:
+        """How this fault shows itself, for the injected-fault counts."""
+        if self.drop:
+            return "drop"
+        if self.status is None:
+            return "slow"
+        return str(self.status)
 
     def error(self) -> ApiError | None:
         """The error to answer with (None for a pure delay)."""
@@ -176,12 +189,17 @@ class Faults:
 
     ``down = True`` makes every request fail with 502 Bad Gateway (what Telegram's front end
     answers during outages); ``latency`` delays every request by that many seconds.
+    ``random_failures(rate)`` fails that share of send calls with a mix of 429, 500, slow
+    answers and dropped connections, from a seeded generator so a run can be repeated.
     """
 
     def __init__(self) -> None:
         self.down = False
         self.latency = 0.0
         self.rules: list[FaultRule] = []
+        self.failure_rate = 0.0
+        self.injected: Counter[str] = Counter()
+        self._random = random.Random(0)  # noqa: S311 - repeatable faults, not security
 
     def fail_next(
         self,
@@ -213,19 +231,84 @@ class Faults:
         """Delay (but otherwise serve normally) the next ``count`` calls of ``method``."""
         self.rules.append(FaultRule(method.lower(), None, "", None, count, delay=seconds))
 
+    def drop_next(self, method: str = "*", *, count: int = 1) -> None:
+        """Reset the connection of the next ``count`` calls of ``method`` before they run."""
+        self.rules.append(FaultRule(method.lower(), None, "", None, count, drop=True))
+
+    def random_failures(self, rate: float, *, seed: int = 0) -> None:
+        """Fail about ``rate`` (0..1) of the send calls, each with a randomly chosen fault."""
+        self.failure_rate = rate
+        self._random = random.Random(seed)  # noqa: S311 - repeatable faults, not security
+
     def clear(self) -> None:
         """Remove all switches."""
         self.down = False
         self.latency = 0.0
+        self.failure_rate = 0.0
         self.rules.clear()
 
     def take(self, method: str) -> FaultRule | None:
-        """Consume and return the first rule matching ``method``."""
+        """Consume and return the first rule matching ``method`` (or a random fault)."""
         lowered = method.lower()
         for rule in self.rules:
             if rule.method in ("*", lowered):
                 rule.remaining -= 1
                 if rule.remaining <= 0:
                     self.rules.remove(rule)
+                self.injected[rule.kind] += 1
                 return rule
+        if (
+            self.failure_rate
+            and lowered.startswith("send")
+            and self._random.random() < self.failure_rate
+        ):
+            rule = self._random_rule(lowered)
+            self.injected[rule.kind] += 1
+            return rule
+        return None
+
+    def _random_rule(self, method: str) -> FaultRule:
+        kind = self._random.choice(("429", "500", "slow", "drop"))
+        if kind == "429":
+            return FaultRule(method, 429, _default_description(429, 1), 1, 1)
+        if kind == "500":
+            return FaultRule(method, 500, "Internal Server Error", None, 1)
+        if kind == "slow":
+            # Slow but answered well within a client's timeout: served once, as Telegram would.
+            return FaultRule(method, None, "", None, 1, delay=0.5)
+        return FaultRule(method, None, "", None, 1, drop=True)
+
+
+class RateLimits:
+    """Telegram's sending limits, enforced when switched on: at most ``per_second`` sends in
+    any one-second window overall, and one per ``chat_interval`` seconds in a chat.
+
+    A send over either limit is answered 429 with retry_after, as Telegram does, and counted
+    in ``hits``; ``peak_per_second`` is the most sends seen in any one-second window.
+    """
+
+    # Clock jitter between a sender spacing its calls and this server receiving them.
+    TOLERANCE = 0.05
+
+    def __init__(self, per_second: int = 30, chat_interval: float = 1.0) -> None:
+        self.per_second = per_second
+        self.chat_interval = chat_interval
+        self.hits = 0
+        self.peak_per_second = 0
+        self._recent: deque[float] = deque()
+        self._last_in_chat: dict[int, float] = {}
+
+    def admit(self, chat_id: int, now: float) -> ApiError | None:
+        """Record a send at ``now``, or return the 429 it must get."""
+        window_start = now - 1.0 + self.TOLERANCE
+        while self._recent and self._recent[0] <= window_start:
+            self._recent.popleft()
+        last = self._last_in_chat.get(chat_id)
+        too_soon = last is not None and now - last < self.chat_interval - self.TOLERANCE
+        if too_soon or len(self._recent) >= self.per_second:
+            self.hits += 1
+            return ApiError(429, _default_description(429, 1), {"retry_after": 1})
+        self._recent.append(now)
+        self._last_in_chat[chat_id] = now
+        self.peak_per_second = max(self.peak_per_second, len(self._recent))
         return None

@@ -33,7 +33,7 @@ from aiohttp import web
 
 from bot.sandbox.actors import SandboxGroup, SandboxUser
 from bot.sandbox.formatting import EntityParseError, ParsedText, parse_formatted
-from bot.sandbox.models import ApiCall, ApiError, Faults, SentMessage, StoredFile
+from bot.sandbox.models import ApiCall, ApiError, Faults, RateLimits, SentMessage, StoredFile
 from bot.sandbox.spec import BotApiSpec, UploadedFile, decode_form_value
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,10 @@ _FILE_PARAMS = frozenset(
 )
 
 Handler = Callable[["_Params"], Awaitable[Any]]
+
+
+class _Dropped(Exception):
+    """Raised to reset a request's connection instead of answering it."""
 
 
 class _Signal:
@@ -228,6 +232,7 @@ class BotApiSandbox:
         bot_first_name: str = "Companion",
         privacy_mode: bool = True,
         clock: Callable[[], float] = time.time,
+        rate_limits: bool | RateLimits = False,
     ) -> None:
         self.token = token
         self.spec = spec
@@ -241,6 +246,14 @@ class BotApiSandbox:
         self.violations: list[str] = []
         self.calls: list[ApiCall] = []
         self.faults = Faults()
+        # Telegram's sending limits, enforced only when asked (fault and pacing tests).
+        self.rate_limits: RateLimits | None = (
+            rate_limits
+            if isinstance(rate_limits, RateLimits)
+            else RateLimits()
+            if rate_limits
+            else None
+        )
         self.chat_actions: list[tuple[int, str]] = []
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -622,6 +635,12 @@ class BotApiSandbox:
                 result = await self._process(request, raw_method, call)
             except ApiError as exc:
                 call.status, call.response = exc.status, exc.body()
+            except _Dropped:
+                # A connection reset: the client gets no answer at all.
+                call.status = 0
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=499)  # never reaches the client
             else:
                 call.status, call.response = 200, {"ok": True, "result": result}
         except asyncio.CancelledError:
@@ -656,6 +675,8 @@ class BotApiSandbox:
                 raise ApiError(400, "Bad Request: " + "; ".join(errors))
         rule = self.faults.take(method)
         if rule is not None:
+            if rule.drop:
+                raise _Dropped
             if rule.delay:
                 await asyncio.sleep(rule.delay)
             injected = rule.error()
@@ -753,6 +774,10 @@ class BotApiSandbox:
         if chat.type != "private" and chat.bot_status not in ("member", "administrator"):
             verb = "was kicked from" if chat.bot_status == "kicked" else "is not a member of"
             raise ApiError(403, f"Forbidden: bot {verb} the {chat.type} chat")
+        if self.rate_limits is not None:
+            refused = self.rate_limits.admit(chat.id, time.monotonic())
+            if refused is not None:
+                raise refused
         return chat
 
     def _parse(self, text: str, parse_mode: str | None, entities: Any) -> ParsedText:
