@@ -375,6 +375,11 @@ class BotApiSandbox:
         await self.stop()
 
     @property
+    def rate_limit_hits(self) -> int:
+        """How many sends were refused for going over Telegram's limits (when enforced)."""
+        return self.rate_limits.hits if self.rate_limits is not None else 0
+
+    @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:43127`` (bot API under /bot, files under /file/bot)."""
         if self._url is None:
