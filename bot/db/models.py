@@ -305,6 +305,13 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat_status", "chat_id", "status"),
+        # The sender walks waiting rows oldest first.
+        Index(
+            "ix_outbox_pending",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -317,19 +324,51 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A sender that took the row has it until then; after a crash another may take it.
+    lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class ProcessedUpdate(Base):
-    """Update ids already handled, so a redelivered update does nothing twice."""
+class InboundUpdate(Base):
+    """Every update from Telegram, stored before it is acknowledged and until handled.
 
-    __tablename__ = "processed_updates"
+    The raw payload (which can hold his words) is cleared once the update is handled; the
+    id stays for a week so a redelivered update does nothing twice.
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (
+        # Only unhandled updates are ever looked for by time.
+        Index(
+            "ix_inbound_updates_unhandled",
+            "next_attempt_at",
+            sqlite_where=text("processed_at IS NULL"),
+            postgresql_where=text("processed_at IS NULL"),
+        ),
+        Index("ix_inbound_updates_processed_at", "processed_at"),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Until then the process that received it has it; after, any process may (re)try it.
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class JobLease(Base):
+    """Who runs a job that must run in one process at a time (the scheduler), and until when."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

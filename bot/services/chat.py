@@ -7,17 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import messages
+from bot.db.intake import claim_update
 from bot.db.models import (
     EnrolmentAttempt,
     EnrolmentCode,
     OutboxMessage,
     Participant,
-    ProcessedUpdate,
     Staff,
     TelegramLink,
 )
@@ -60,22 +59,18 @@ class ChatService:
         return self._ctx.catalogs
 
     async def _claim(self, session: AsyncSession, update_id: int) -> bool:
-        """Record the update id in this transaction; False if it was processed before.
+        """Mark the update handled in this transaction; False if it was handled before.
 
-        The id commits with the update's effects, so a redelivered update either finds it
+        The mark commits with the update's effects, so a redelivered update either finds it
         (and does nothing) or finds neither (and does everything).
         """
-        session.add(ProcessedUpdate(update_id=update_id, processed_at=self._ctx.now()))
-        try:
-            await session.flush()
-        except IntegrityError:
-            return False
-        return True
+        return await claim_update(session, update_id, self._ctx.now())
 
     async def _handle(self, inbound: Inbound, body: TurnBody) -> bool:
         """Run `body` once per update id; False when the update was handled before."""
         async with self._ctx.uow() as session:
             if not await self._claim(session, inbound.update_id):
+                self._ctx.handled_updates.add(inbound.update_id)
                 return False
             participant = await _linked_participant(session, inbound.user_id)
             t = self._ctx.catalogs.translator(
@@ -83,6 +78,7 @@ class ChatService:
             )
             await body(Turn(session, inbound, participant, t, self._ctx.now()))
             await session.commit()
+        self._ctx.handled_updates.add(inbound.update_id)
         self._ctx.on_outbox_written()
         return True
 

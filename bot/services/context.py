@@ -35,6 +35,9 @@ class ServiceContext:
     on_outbox_written: Callable[[], None] = field(default=lambda: None)
     # Called after a file he sent was recorded, so the fetcher downloads it at once.
     on_attachment_written: Callable[[], None] = field(default=lambda: None)
+    # Update ids whose handling committed in this process, so the intake need not mark them
+    # again (see bot/intake.py, which takes each id out once it has looked).
+    handled_updates: set[int] = field(default_factory=set)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

@@ -1,6 +1,7 @@
 """Housekeeping: delete what is only kept for a while (run by the scheduler).
 
-- processed update ids: Telegram redelivers an update for at most a day, so a week is ample;
+- handled updates (only their ids are left): Telegram redelivers an update for at most a
+  day, so a week is ample;
 - dashboard sessions once ended or timed out, including the anonymous ones a sign-in page
   opens for its CSRF token;
 - sign-in attempts, once older than the throttling window needs (kept a week for audit
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_
 
-from bot.db.models import ProcessedUpdate, SignInAttempt, WebSession
+from bot.db.models import InboundUpdate, SignInAttempt, WebSession
 from bot.services.context import ServiceContext
 from bot.services.staff_auth import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 
@@ -27,7 +28,7 @@ async def prune(ctx: ServiceContext) -> int:
     async with ctx.uow() as session:
         removed = 0
         for statement in (
-            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - KEEP_UPDATE_IDS),
+            delete(InboundUpdate).where(InboundUpdate.processed_at < now - KEEP_UPDATE_IDS),
             delete(SignInAttempt).where(SignInAttempt.at < now - KEEP_SIGN_IN_ATTEMPTS),
             delete(WebSession).where(
                 or_(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.db.models import ProcessedUpdate, SignInAttempt, WebSession
+from bot.db.models import InboundUpdate, SignInAttempt, WebSession
 from bot.services import retention
 from bot.services.context import ServiceContext
 from tests.conftest import FakeClock
@@ -22,8 +22,12 @@ async def test_prune_keeps_live_rows(services: ServiceContext, clock: FakeClock)
     async with services.uow() as session:
         session.add_all(
             [
-                ProcessedUpdate(update_id=1, processed_at=now - timedelta(days=8)),
-                ProcessedUpdate(update_id=2, processed_at=now - timedelta(hours=1)),
+                InboundUpdate(update_id=1, processed_at=now - timedelta(days=8)),
+                InboundUpdate(update_id=2, processed_at=now - timedelta(hours=1)),
+                # Not handled yet: kept however old, until it is.
+                InboundUpdate(
+                    update_id=3, payload={"update_id": 3}, received_at=now - timedelta(days=9)
+                ),
                 SignInAttempt(email="a", address="x", at=now - timedelta(days=8), succeeded=False),
                 SignInAttempt(email="a", address="x", at=now, succeeded=False),
                 WebSession(
@@ -40,6 +44,6 @@ async def test_prune_keeps_live_rows(services: ServiceContext, clock: FakeClock)
         )
         await session.commit()
     assert await retention.prune(services) == 4
-    assert await _count(services, ProcessedUpdate) == 1
+    assert await _count(services, InboundUpdate) == 2
     assert await _count(services, SignInAttempt) == 1
     assert await _count(services, WebSession) == 1

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.app import WEBHOOK_SECRET_HEADER
 from bot.config import Profile
-from bot.db.models import OutboxMessage, ProcessedUpdate
+from bot.db.models import InboundUpdate, OutboxMessage
 from tests.conftest import FakeClock, free_port
 from tests.telegram.conftest import Harness, running_harness
 
@@ -50,7 +50,9 @@ async def test_same_update_delivered_twice_gives_one_reply(harness: Harness) -> 
     ]
     assert len(progress_replies) == 1
     async with harness.core.services.uow() as session:
-        assert await session.get(ProcessedUpdate, update_id) is not None
+        stored = await session.get(InboundUpdate, update_id)
+        assert stored is not None and stored.processed_at is not None
+        assert stored.payload is None  # his words are not kept once handled
 
 
 async def test_group_chat_is_told_once_and_left(harness: Harness) -> None:
@@ -118,4 +120,4 @@ async def test_webhook_mode_accepts_the_right_secret_and_rejects_a_wrong_one(
         await harness.say(stranger, "/help")
         assert harness.sandbox.messages_to(3008) == []
         async with harness.core.services.uow() as session:
-            assert await session.get(ProcessedUpdate, 999_999) is None
+            assert await session.get(InboundUpdate, 999_999) is None

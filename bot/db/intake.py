@@ -1,0 +1,122 @@
+"""The intake table's statements: store updates before they are acknowledged, claim them
+when handled, and find those a crash or a failure left unhandled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import InboundUpdate
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def store_updates(
+    session: AsyncSession, payloads: Sequence[dict[str, Any]], now: datetime, hold: timedelta
+) -> None:
+    """Store raw updates (one statement); ones already stored are left as they are.
+
+    The receiving process holds each for `hold`; after that any process may retry it.
+    """
+    if not payloads:
+        return
+    rows = [
+        {
+            "update_id": payload["update_id"],
+            "payload": payload,
+            "received_at": now,
+            "next_attempt_at": now + hold,
+            "attempts": 0,
+        }
+        for payload in payloads
+    ]
+    statement = _insert(session)(InboundUpdate).values(rows)
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["update_id"]))
+
+
+async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Mark an update handled in the caller's transaction; False if it was handled before.
+
+    One statement that works whether or not the update was stored first (the CLI and the
+    tests hand updates straight to the services).
+    """
+    statement = (
+        _insert(session)(InboundUpdate)
+        .values(
+            update_id=update_id,
+            payload=None,
+            received_at=now,
+            processed_at=now,
+            next_attempt_at=now,
+            attempts=0,
+        )
+        .on_conflict_do_update(
+            index_elements=["update_id"],
+            set_={"processed_at": now, "payload": None},
+            where=InboundUpdate.processed_at.is_(None),
+        )
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_handled(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """For updates no service claimed (nothing to change): handled, payload gone."""
+    await session.execute(
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.processed_at.is_(None))
+        .values(processed_at=now, payload=None)
+    )
+
+
+async def retry_later(
+    session: AsyncSession, update_id: int, now: datetime, delay: timedelta, error: str
+) -> None:
+    await session.execute(
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.processed_at.is_(None))
+        .values(
+            attempts=InboundUpdate.attempts + 1,
+            next_attempt_at=now + delay,
+            last_error=error[:500],
+        )
+    )
+
+
+async def take_due(
+    session: AsyncSession, now: datetime, hold: timedelta, limit: int
+) -> list[dict[str, Any]]:
+    """Unhandled updates whose holder's time is up, oldest first, now held by the caller."""
+    ids = list(
+        await session.scalars(
+            select(InboundUpdate.update_id)
+            .where(InboundUpdate.processed_at.is_(None), InboundUpdate.next_attempt_at <= now)
+            .order_by(InboundUpdate.update_id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return []
+    # Take each only if nobody took it meanwhile (compare and set on next_attempt_at).
+    result = await session.execute(
+        update(InboundUpdate)
+        .where(
+            InboundUpdate.update_id.in_(ids),
+            InboundUpdate.processed_at.is_(None),
+            InboundUpdate.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + hold)
+        .returning(InboundUpdate.payload)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(
+        (payload for payload in result.scalars() if payload is not None),
+        key=lambda payload: payload["update_id"],
+    )
