@@ -65,7 +65,7 @@ def _settings(url: str, data_dir: Path) -> Settings:
         webhook_secret=None,
         bot_username=None,
         data_dir=data_dir,
-    )  # type: ignore[call-arg]
+    )
 
 
 async def seed(services: ServiceContext, items: int, now: datetime) -> None:
