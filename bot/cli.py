@@ -12,6 +12,7 @@ import functools
 import getpass
 import json
 import logging
+import pathlib
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
@@ -750,6 +751,97 @@ def _summary_text(summary: AttendanceSummary) -> str:
     if summary.restart_required:
         text += " More sessions missed than allowed: restart to be confirmed by staff."
     return text
+
+
+@main.group("demo", invoke_without_command=True)
+@click.option("--reset", is_flag=True, help="Start again with fresh demo data.")
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    default="var/demo.db",
+    show_default=True,
+    help="The demo's own SQLite file (never one with real data).",
+)
+@click.option("--phone-port", default=8180, show_default=True, type=int, help="Phone page port.")
+@click.option("--dashboard-port", default=8181, show_default=True, type=int, help="Dashboard port.")
+@click.pass_context
+@friendly_errors
+def demo(
+    context: click.Context,
+    reset: bool,
+    database: pathlib.Path,
+    phone_port: int,
+    dashboard_port: int,
+) -> None:
+    """Try it all on this computer: a phone in the browser, the bot and the dashboard, with
+    invented people. Nothing reaches Telegram or the internet; everything listens on
+    127.0.0.1 only."""
+    import os
+    import signal
+
+    from bot.demo.stack import DemoOptions, banner, running_demo
+
+    context.obj = database
+    if context.invoked_subcommand is not None:
+        return
+    options = DemoOptions(
+        database=database,
+        data_dir=database.with_suffix(""),
+        phone_port=phone_port,
+        dashboard_port=dashboard_port,
+        reset=reset,
+        env=dict(os.environ),
+    )
+
+    async def run_demo() -> None:
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopped.set)
+        click.echo("Starting the demo (the first start writes the demo data)...")
+        async with running_demo(options) as running:
+            click.echo(await banner(running))
+            await stopped.wait()
+        click.echo("The demo has stopped.")
+
+    _run(run_demo())
+
+
+@demo.command("codes")
+@click.pass_obj
+@friendly_errors
+def demo_codes(database: pathlib.Path) -> None:
+    """The demo staff's sign-ins with the code each authenticator would show now (only for a
+    database marked as demo data)."""
+    from bot.app import build_core
+    from bot.demo import data
+    from bot.demo.stack import DEMO_TOKEN, sqlite_url
+
+    if not database.exists():
+        raise ConfigError(f"There is no demo database at {database}: run 'companion demo'.")
+    settings = load_settings(
+        {
+            "COMPANION_DATABASE_URL": sqlite_url(database),
+            "COMPANION_DATA_DIR": str(database.with_suffix("")),
+            "COMPANION_BOT_TOKEN": DEMO_TOKEN,
+        }
+    )
+
+    async def codes() -> list[str]:
+        core = build_core(settings)
+        try:
+            state = await data.database_state(core.engine)
+            if state.mark is None:
+                raise data.DemoRefused(f"{database} is not a demo database: it shows no codes.")
+            return [
+                f"{s.role}: {s.email}  code {s.code or '(set up on first sign-in)'}"
+                f"  ({s.seconds_left} s left{', used' if s.used else ''})"
+                for s in await data.sign_ins(core.services)
+            ]
+        finally:
+            await core.close()
+
+    click.echo("\n".join(_run(codes())))
 
 
 if __name__ == "__main__":
