@@ -1,9 +1,10 @@
-# Two commands for a newcomer: `make run` (the bot on SQLite) and `make test` (the whole suite).
+# Three commands for a newcomer: `make demo` (everything offline, with invented people), `make run`
+# (the bot on SQLite, with a real token) and `make test` (the whole suite).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean messages catalog bench bench-smoke
+.PHONY: run demo test lint clean messages catalog bench bench-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 ## run: set up and start the bot (polling, SQLite at ./var/companion.db)
 run: $(VENV)/.installed-run
 	$(BIN)/companion run
+
+## demo: try everything offline: a phone page, the bot and the dashboard on 127.0.0.1, with
+## invented people (SQLite at ./var/demo.db; `make demo DEMO_ARGS=--reset` starts it fresh)
+demo: $(VENV)/.installed-run
+	$(BIN)/companion demo $(DEMO_ARGS)
 
 # axe-core (npm) checks the dashboard's accessibility in the browser tests.
 node_modules/axe-core/axe.min.js: package.json
