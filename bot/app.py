@@ -14,20 +14,24 @@ import secrets
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.attachments import AttachmentFetcher
-from bot.config import ConfigError, Profile, Settings, load_profile
+from bot.config import ConfigError, Profile, Settings, host_port, load_profile
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
+from bot.intake import Intake, IntakeApplication, StoringUpdatesRequest
+from bot.leases import Lease
 from bot.loops import wait_for_any
-from bot.outbox import OutboxSender
+from bot.ops import ProcessFigures, add_health_routes, ops_app
+from bot.outbox import OutboxSender, Pacer
 from bot.scheduler import Scheduler
 from bot.services import admin, retention
 from bot.services.chat import ChatService
@@ -80,26 +84,34 @@ async def core_from(settings: Settings, profile: Profile | None = None) -> Async
 
 
 def build_application(
-    core: Core, *, with_updater: bool = True
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The python-telegram-bot application, pointed at `COMPANION_BOT_API_URL`."""
+    core: Core, *, intake: Intake | None = None, with_updater: bool = True
+) -> IntakeApplication:
+    """The python-telegram-bot application, pointed at `COMPANION_BOT_API_URL`.
+
+    Telegram's sending limits are kept by the outbox sender (bot/outbox.py), the only part
+    that sends messages.
+    """
     # Opt in to PTB 23's timedelta durations (RetryAfter.retry_after) and silence the
     # deprecation warning every 429 would log; the outbox accepts both forms.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     api = core.settings.bot_api_url
+    intake = intake or Intake(core.services)
     builder = (
         ApplicationBuilder()
+        .application_class(IntakeApplication)
         .token(core.settings.require_bot_token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        # Telegram's limits (30 messages a second overall, 20 a minute per group), kept
-        # by pacing rather than by waiting for 429s; 429s are retried by the outbox.
-        .rate_limiter(AIORateLimiter(max_retries=0))
         .context_types(ContextTypes(context=CompanionContext))
     )
-    if not with_updater:
+    if with_updater:
+        # Each batch of updates is stored before the next poll acknowledges it.
+        builder = builder.get_updates_request(StoringUpdatesRequest(intake, connection_pool_size=1))
+    else:
         builder = builder.updater(None)
     application = builder.build()
+    assert isinstance(application, IntakeApplication)  # noqa: S101 - set just above
+    application.intake = intake
     application.bot_data["chat"] = core.chat
     register(application)
     return application
@@ -195,18 +207,46 @@ async def running_bot(
     scheduler_interval: float = 60.0,
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """Run the bot (polling, or a webhook server when `webhook_url` is set) with its
-    background loops (outbox sender, file fetcher, reminder scheduler) until the block exits."""
-    application = build_application(core, with_updater=webhook_url is None)
-    services = core.services
-    sender = OutboxSender(services.session_factory, application.bot, services.clock)
+    background loops (outbox sender, file fetcher, reminder scheduler, retries of stored
+    updates) until the block exits."""
+    services, settings = core.services, core.settings
+    intake = Intake(services)
+    application = build_application(core, intake=intake, with_updater=webhook_url is None)
+    sender = OutboxSender(
+        services.session_factory,
+        application.bot,
+        services.clock,
+        pacer=Pacer(settings.send_rate if settings.send_pacing else None),
+        lease=Lease(services.session_factory, services.clock, "outbox-sender"),
+    )
     fetcher = AttachmentFetcher(services.session_factory, application.bot, services.clock)
-    scheduler = Scheduler(services, interval_seconds=scheduler_interval)
+    scheduler = Scheduler(
+        services,
+        interval_seconds=scheduler_interval,
+        lease=Lease(
+            services.session_factory,
+            services.clock,
+            "scheduler",
+            ttl=timedelta(seconds=max(30.0, 2.5 * scheduler_interval)),
+        ),
+    )
     services.on_outbox_written = sender.wake
     services.on_attachment_written = fetcher.wake
+    figures = ProcessFigures(
+        updates_handled=lambda: intake.handled,
+        updates_failed=lambda: intake.failed,
+        messages_sent=lambda: sender.sent,
+        sends_failed=lambda: sender.failed,
+        sends_retried=lambda: sender.retried,
+        running=lambda: application.running,
+    )
     stop = asyncio.Event()
-    runner: web.AppRunner | None = None
-    async with application:
+    async with contextlib.AsyncExitStack() as servers, application:
         await _announce_commands(core, application)
+        if settings.ops_listen:
+            await servers.enter_async_context(
+                _serving(ops_app(services, figures), settings.ops_listen, "COMPANION_OPS_LISTEN")
+            )
         if webhook_url is None:
             assert application.updater is not None  # noqa: S101 - built with an updater above
             await application.updater.start_polling(
@@ -215,10 +255,10 @@ async def running_bot(
                 allowed_updates=ALLOWED_UPDATES,
             )
         else:
-            secret = core.settings.webhook_secret or secrets.token_urlsafe(32)
-            runner = web.AppRunner(webhook_app(application, secret, webhook_path(webhook_url)))
-            await runner.setup()
-            await web.TCPSite(runner, listen, port).start()
+            secret = settings.webhook_secret or secrets.token_urlsafe(32)
+            app = webhook_app(application, intake, secret, webhook_path(webhook_url))
+            add_health_routes(app, services, figures)
+            await servers.enter_async_context(_serving(app, f"{listen}:{port}", "--listen/--port"))
             await application.bot.set_webhook(
                 webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
@@ -227,19 +267,42 @@ async def running_bot(
             asyncio.create_task(sender.run(stop), name="outbox-sender"),
             asyncio.create_task(fetcher.run(stop), name="attachment-fetcher"),
             asyncio.create_task(scheduler.run(stop), name="scheduler"),
+            # Polling: only one process can poll, so whatever is stored unhandled at the
+            # start was left by a crash and is retried at once.
+            asyncio.create_task(
+                intake.run_retries(application, stop, everything_first=webhook_url is None),
+                name="intake-retries",
+            ),
         ]
         try:
             yield application
         finally:
             # Stop taking updates first (a webhook 200 promises Telegram we have it), then
             # let the handlers finish, then stop the background loops.
-            if runner is not None:
-                await runner.cleanup()
+            await servers.aclose()
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
             stop.set()
             await asyncio.gather(*loops)
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: web.Application, listen: str, variable: str) -> AsyncIterator[None]:
+    host, port = host_port(listen, variable)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise ConfigError(
+            f"Cannot listen on {listen} ({error.strerror}); check {variable}."
+        ) from None
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 def webhook_path(url: str) -> str:
@@ -249,9 +312,10 @@ def webhook_path(url: str) -> str:
 
 
 def webhook_app(
-    application: Application[Any, Any, Any, Any, Any, Any], secret: str, path: str
+    application: Application[Any, Any, Any, Any, Any, Any], intake: Intake, secret: str, path: str
 ) -> web.Application:
-    """An aiohttp app that accepts updates only with the right secret token."""
+    """An aiohttp app that accepts updates only with the right secret token, and answers
+    200 only once the update is stored."""
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(WEBHOOK_SECRET_HEADER, "")
@@ -261,15 +325,19 @@ def webhook_app(
             data = await request.json()
         except ValueError:
             return web.Response(status=400, text="bad update")
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.Response(status=400, text="bad update")
+        try:
+            await intake.store([data])
+        except Exception:
+            # Not stored, so not acknowledged: Telegram sends it again later.
+            log.exception("could not store update %s", data["update_id"])
+            return web.Response(status=503, text="try again")
         await application.update_queue.put(Update.de_json(data, application.bot))
-        return web.Response(text="ok")
-
-    async def healthz(_request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post(path, receive)
-    app.router.add_get("/healthz", healthz)
     return app
 
 

@@ -226,18 +226,15 @@ class Settings:
     # the bot's own capacity (benchmarks).
     send_pacing: bool = True
     send_rate: int = 30
+    # Health, readiness and Prometheus metrics for monitoring (internal; not via nginx).
+    ops_listen: str | None = None
 
     @property
     def web_base_url(self) -> str:
         return (self.web_url or f"http://{self.web_listen}").rstrip("/")
 
     def web_host_port(self) -> tuple[str, int]:
-        host, _, port = self.web_listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(
-                f"COMPANION_WEB_LISTEN must look like 127.0.0.1:8080 (found {self.web_listen!r})."
-            )
-        return host.strip("[]"), int(port)
+        return host_port(self.web_listen, "COMPANION_WEB_LISTEN")
 
     def require_bot_token(self) -> str:
         if not self.bot_token:
@@ -245,6 +242,14 @@ class Settings:
                 "Set COMPANION_BOT_TOKEN to the token BotFather gave your bot, then run this again."
             )
         return self.bot_token
+
+
+def host_port(listen: str, variable: str) -> tuple[str, int]:
+    """`127.0.0.1:8080` → ("127.0.0.1", 8080), or a ConfigError naming the variable."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{variable} must look like 127.0.0.1:8080 (found {listen!r}).")
+    return host.strip("[]"), int(port)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -269,6 +274,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         send_pacing=_switch(env, "COMPANION_SEND_PACING", default=True),
         send_rate=_whole_number(env, "COMPANION_SEND_RATE", default=30),
+        ops_listen=env.get("COMPANION_OPS_LISTEN") or None,
     )
 
 

@@ -10,22 +10,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.db.models import OutboxMessage
+from bot.leases import Lease
 from bot.loops import wait_for_any
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-MAX_BACKOFF = timedelta(minutes=5)
+# Short enough that messages go soon after an outage ends.
+MAX_BACKOFF = timedelta(seconds=60)
+# Failed sends in a row (none getting through) taken as an outage.
+OUTAGE_AFTER = 5
+# How often a process that is not sending checks whether the sender has gone.
+STANDBY_POLL_SECONDS = 2.0
 
 
 def reply_markup_from_json(
@@ -46,107 +55,226 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.5, 1.0))  # noqa: S311 - not security
 
 
+class Pacer:
+    """Telegram's limits, kept by spacing sends rather than by waiting for 429s: at most
+    `per_second` messages a second overall, and one every `chat_interval` seconds per chat.
+
+    Each caller reserves its slot before it sleeps, so callers never race for one.
+    """
+
+    def __init__(
+        self,
+        per_second: float | None,
+        chat_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._spacing = 1.0 / per_second if per_second else 0.0
+        self._chat_interval = chat_interval if per_second else 0.0
+        self._clock = clock
+        self._next_slot = 0.0
+        self._chat_free_at: dict[int, float] = {}
+
+    async def wait_turn(self, chat_id: int) -> None:
+        if not self._spacing:
+            return
+        now = self._clock()
+        slot = max(now, self._next_slot, self._chat_free_at.get(chat_id, 0.0))
+        self._next_slot = slot + self._spacing
+        self._chat_free_at[chat_id] = slot + self._chat_interval
+        if len(self._chat_free_at) > 10_000:
+            self._forget_before(now)
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def _forget_before(self, now: float) -> None:
+        self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row this sender holds a lease on."""
+
+    id: int
+    chat_id: int
+    action: str
+    text: str | None
+    reply_markup: dict[str, Any] | None
+    attempts: int
+
+
 class OutboxSender:
+    """Sends outbox rows, each at most once across any number of senders.
+
+    A sender claims rows with a lease in one statement (`UPDATE ... RETURNING`; the rows
+    chosen `FOR UPDATE SKIP LOCKED` on PostgreSQL, under SQLite's single write lock there),
+    and only the oldest waiting row of each chat, so a chat's messages go out in order
+    whichever sender takes them. A sender that dies loses its leases after `LEASE`.
+    """
+
+    LEASE = timedelta(seconds=60)
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         bot: Bot,
         clock: Callable[[], datetime],
         *,
-        batch_size: int = 100,
-        concurrency: int = 16,
+        pacer: Pacer | None = None,
+        lease: Lease | None = None,
+        in_flight: int = 64,
         idle_poll_seconds: float = 1.0,
     ) -> None:
         self._sessions = session_factory
         self._bot = bot
         self._clock = clock
-        self._batch_size = batch_size
-        self._concurrency = asyncio.Semaphore(concurrency)
+        self._pacer = pacer or Pacer(30)
+        # With several bot processes, one sends at a time: Telegram's limits are per bot.
+        self._lease = lease
+        self._max_in_flight = in_flight
         self._idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._waiting: set[asyncio.Task[Any]] = set()  # in flight, still waiting for a turn
+        self._failures_in_a_row = 0
+        self._paused_until = 0.0  # time.monotonic(); set while the Bot API seems down
+        # Figures for /metrics.
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
 
     def wake(self) -> None:
-        """Something was queued: look now rather than at the next poll."""
+        """Something was queued (or a send finished): look now rather than at the next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                sent = await self.send_due()
-            except Exception:
-                # A database hiccup must not end delivery: log it and try again shortly.
-                log.exception("outbox pass failed")
-                sent = 0
-            if sent:
-                continue
-            await wait_for_any(self._idle_poll_seconds, self._wake, stop)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                paused_for = self._paused_until - time.monotonic()
+                if paused_for > 0:
+                    await wait_for_any(paused_for, stop)
+                    continue
+                if self._lease is not None and not await self._lease.held():
+                    await wait_for_any(STANDBY_POLL_SECONDS, stop)
+                    continue
+                try:
+                    claimed = await self.claim(self._max_in_flight - len(self._in_flight))
+                except Exception:
+                    # A database hiccup must not end delivery: log it and try again shortly.
+                    log.exception("outbox pass failed")
+                    claimed = []
+                for row in claimed:
+                    task = asyncio.create_task(self._paced(row), name=f"outbox-{row.id}")
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._done)
+                if claimed and len(self._in_flight) < self._max_in_flight:
+                    continue
+                await wait_for_any(self._idle_poll_seconds, self._wake, stop)
+        finally:
+            # Sends already under way finish; ones still waiting for their turn give their
+            # rows back at once rather than when the lease runs out.
+            for task in self._waiting:
+                task.cancel()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            if self._lease is not None:
+                await self._lease.release()
 
-    async def send_due(self) -> int:
-        """One pass: send every due message whose chat has nothing older still waiting."""
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wake.set()
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Lease up to `limit` due rows, each the oldest waiting row of its chat."""
+        if limit <= 0:
+            return []
         now = self._clock()
-        async with self._sessions() as session:
-            rows = list(
-                await session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.status == PENDING)
-                    .order_by(OutboxMessage.id)
-                    .limit(self._batch_size)
-                )
+        older = aliased(OutboxMessage)
+        candidates = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                ~exists().where(
+                    older.chat_id == OutboxMessage.chat_id,
+                    older.status == PENDING,
+                    older.id < OutboxMessage.id,
+                ),
             )
-        by_chat: dict[int, list[OutboxMessage]] = {}
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
-        results = await asyncio.gather(
-            *(self._send_chat(chat_rows, now) for chat_rows in by_chat.values())
+            .order_by(OutboxMessage.id)
+            .limit(limit)
         )
-        return sum(results)
+        async with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(candidates.scalar_subquery()))
+                .values(lease_until=now + self.LEASE)
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.chat_id,
+                    OutboxMessage.action,
+                    OutboxMessage.text,
+                    OutboxMessage.reply_markup,
+                    OutboxMessage.attempts,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            rows = sorted((Claimed(*row) for row in result.all()), key=lambda row: row.id)
+            await session.commit()
+        return rows
 
-    async def _send_chat(self, rows: list[OutboxMessage], now: datetime) -> int:
-        """Send one chat's rows in order, stopping at the first that must wait."""
-        sent = 0
-        for row in rows:
-            if row.next_attempt_at > now:
-                break
-            async with self._concurrency:
-                delivered = await self._deliver(row)
-            if not delivered:
-                break
-            sent += 1
-        return sent
+    async def _paced(self, row: Claimed) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - always run as a task
+        self._waiting.add(task)
+        try:
+            await self._pacer.wait_turn(row.chat_id)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._update(row.id, {"lease_until": None}))
+            raise
+        finally:
+            self._waiting.discard(task)
+        try:
+            await self._deliver(row)
+        except Exception:
+            # The send's outcome could not be recorded (database down): the lease runs out
+            # and the row is tried again.
+            log.exception("outbox message %s: could not record the outcome", row.id)
 
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        """Try one row; record the result. True when the chat may move on to its next row."""
+    async def _deliver(self, row: Claimed) -> None:
+        """Try one row and record the result."""
         try:
             message_id = await self._call(row)
         except RetryAfter as error:
             delay = error.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
             await self._reschedule(row, timedelta(seconds=seconds), f"429: {error.message}")
-            return False
         except InvalidToken as error:
             # The whole bot is refused (token revoked, proxy hiccup): keep the message.
             log.error("Bot API refused our token; outbox message %s will wait", row.id)
             await self._reschedule(row, MAX_BACKOFF, f"401/404: {error.message}")
-            return False
         except Forbidden as error:
             # Blocked by the user, kicked from a chat: retrying can never succeed.
             await self._finish(row, FAILED, error=f"403: {error.message}")
-            return True
         except BadRequest as error:
             # Chat not found, or a message Telegram will never accept.
             await self._finish(row, FAILED, error=f"400: {error.message}")
-            return True
         except TelegramError as error:
-            # 5xx, timeouts, dropped connections: worth another go later.
-            await self._reschedule(
-                row, backoff(row.attempts + 1), f"{type(error).__name__}: {error}"
-            )
-            return False
-        await self._finish(row, SENT, message_id=message_id)
-        return True
+            # 5xx, timeouts, dropped connections: worth another go soon. When nothing gets
+            # through the Bot API is probably down, so every send pauses, not only this one.
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= OUTAGE_AFTER:
+                pause = backoff(self._failures_in_a_row - OUTAGE_AFTER + 1).total_seconds()
+                self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            delay = backoff(row.attempts + 1)
+            await self._reschedule(row, delay, f"{type(error).__name__}: {error}")
+        else:
+            self._failures_in_a_row = 0
+            await self._finish(row, SENT, message_id=message_id)
 
-    async def _call(self, row: OutboxMessage) -> int | None:
+    async def _call(self, row: Claimed) -> int | None:
         if row.action == "leave_chat":
             await self._bot.leave_chat(row.chat_id)
             return None
@@ -160,26 +288,34 @@ class OutboxSender:
 
     async def _finish(
         self,
-        row: OutboxMessage,
+        row: Claimed,
         status: str,
         *,
         message_id: int | None = None,
         error: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {"status": status, "attempts": row.attempts + 1}
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": row.attempts + 1,
+            "lease_until": None,
+        }
         if status == SENT:
             values.update(sent_at=self._clock(), telegram_message_id=message_id)
+            self.sent += 1
         else:
             values["last_error"] = (error or "")[:500]
             log.warning("outbox message %s failed for good: %s", row.id, error)
+            self.failed += 1
         await self._update(row.id, values)
 
-    async def _reschedule(self, row: OutboxMessage, delay: timedelta, error: str) -> None:
+    async def _reschedule(self, row: Claimed, delay: timedelta, error: str) -> None:
+        self.retried += 1
         await self._update(
             row.id,
             {
                 "attempts": row.attempts + 1,
                 "next_attempt_at": self._clock() + delay,
+                "lease_until": None,
                 "last_error": error[:500],
             },
         )

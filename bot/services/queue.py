@@ -341,3 +341,13 @@ async def assign(
         )
         await session.commit()
     return bool(still_visible)
+
+
+async def overdue_count(ctx: ServiceContext) -> int:
+    """Open items past a deadline, across every queue (for monitoring, not for staff)."""
+    today = ctx.now().astimezone(ctx.profile.zone).date()
+    async with ctx.uow() as session:
+        return int(
+            await session.scalar(select(func.count()).select_from(QueueItem).where(_overdue(today)))
+            or 0
+        )
