@@ -1,8 +1,9 @@
 """Dashboard speed with a big queue: p50/p95 of the queue page, a filtered page, the next
 page and an item page, from an HTTP client on loopback.
 
-    .venv/bin/python -m bench.dashboard --items 100000          # SQLite in a temp dir
-    .venv/bin/python -m bench.dashboard --items 1000 --smoke    # a quick run (CI)
+    .venv/bin/python -m bench.dashboard                        # 100,000 and 1,000,000 (SQLite)
+    .venv/bin/python -m bench.dashboard --items 100000         # one size
+    .venv/bin/python -m bench.dashboard --smoke                # 1,000 items, a quick run (CI)
     .venv/bin/python -m bench.dashboard --database-url postgresql+asyncpg://...
 
 Items are 80% absence reports, 15% complaints and 5% format requests; 90% are closed, as
@@ -18,6 +19,7 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import pyotp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 
+from bench.common import Results, bulk
 from bot.app import build_core
 from bot.config import Settings, load_profile
 from bot.db.migrate import upgrade
@@ -144,25 +147,57 @@ async def seed(services: ServiceContext, items: int, now: datetime) -> None:
         }
         await session.commit()
 
-    rows: list[dict[str, object]] = []
-    reports: list[dict[str, object]] = []
-    for n in range(absences):
-        person, cohort = people[n // SESSIONS]
-        session_id, starts_at = sessions[(cohort, n % SESSIONS + 1)]
-        open_ = n % 10 == 0
-        reports.append(
-            {
+    def reports() -> Iterator[dict[str, object]]:
+        for n in range(absences):
+            person, cohort = people[n // SESSIONS]
+            session_id, _ = sessions[(cohort, n % SESSIONS + 1)]
+            yield {
                 "id": n + 1,
                 "participant_id": person,
                 "session_id": session_id,
                 "reason": Reason.WORK,
                 "details": "Shift",
-                "status": AbsenceStatus.REPORTED if open_ else AbsenceStatus.ACCEPTABLE,
+                "status": AbsenceStatus.REPORTED if n % 10 == 0 else AbsenceStatus.ACCEPTABLE,
                 "reported_at": now,
             }
-        )
-        rows.append(
-            _row(
+
+    def found() -> Iterator[dict[str, object]]:
+        for n in range(complaints):
+            person, _ = people[n % len(people)]
+            due = (now + timedelta(days=n % 40 - 20)).date()
+            yield {
+                "id": n + 1,
+                "reference": f"C-{n:07d}",
+                "participant_id": person,
+                "category": Category.UNFAIR,
+                "about": About.NOT_SAID,
+                "stage": 1,
+                "status": Status.RECEIVED if n % 10 == 0 else Status.CLOSED,
+                "queue": Role.SENIOR_PROBATION_OFFICER,
+                "received_at": now,
+                "acknowledge_due": due,
+                "reply_due": due + timedelta(days=14),
+            }
+
+    def asked() -> Iterator[dict[str, object]]:
+        for n in range(formats):
+            person, _ = people[n % len(people)]
+            yield {
+                "id": n + 1,
+                "reference": f"F-{n:07d}",
+                "participant_id": person,
+                "format": "large_print",
+                "requested_at": now,
+                "done_at": None if n % 10 == 0 else now,
+            }
+
+    def rows() -> Iterator[dict[str, object]]:
+        # As the flush hook would write them: one queue row per item, open ones with a task.
+        for n in range(absences):
+            person, cohort = people[n // SESSIONS]
+            _, starts_at = sessions[(cohort, n % SESSIONS + 1)]
+            open_ = n % 10 == 0
+            yield _row(
                 Kind.ABSENCE,
                 person,
                 Task.DECIDE_ABSENCE if open_ else None,
@@ -171,29 +206,11 @@ async def seed(services: ServiceContext, items: int, now: datetime) -> None:
                 Role.OFFENDER_MANAGER,
                 absence_id=n + 1,
             )
-        )
-    found: list[dict[str, object]] = []
-    for n in range(complaints):
-        person, _ = people[n % len(people)]
-        open_ = n % 10 == 0
-        due = (now + timedelta(days=n % 40 - 20)).date()
-        found.append(
-            {
-                "id": n + 1,
-                "reference": f"C-{n:07d}",
-                "participant_id": person,
-                "category": Category.UNFAIR,
-                "about": About.NOT_SAID,
-                "stage": 1,
-                "status": Status.RECEIVED if open_ else Status.CLOSED,
-                "queue": Role.SENIOR_PROBATION_OFFICER,
-                "received_at": now,
-                "acknowledge_due": due,
-                "reply_due": due + timedelta(days=14),
-            }
-        )
-        rows.append(
-            _row(
+        for n in range(complaints):
+            person, _ = people[n % len(people)]
+            open_ = n % 10 == 0
+            due = (now + timedelta(days=n % 40 - 20)).date()
+            yield _row(
                 Kind.COMPLAINT,
                 person,
                 Task.ACKNOWLEDGE if open_ else None,
@@ -204,23 +221,10 @@ async def seed(services: ServiceContext, items: int, now: datetime) -> None:
                 reference=f"C-{n:07d}",
                 stage=1,
             )
-        )
-    asked: list[dict[str, object]] = []
-    for n in range(formats):
-        person, _ = people[n % len(people)]
-        open_ = n % 10 == 0
-        asked.append(
-            {
-                "id": n + 1,
-                "reference": f"F-{n:07d}",
-                "participant_id": person,
-                "format": "large_print",
-                "requested_at": now,
-                "done_at": None if open_ else now,
-            }
-        )
-        rows.append(
-            _row(
+        for n in range(formats):
+            person, _ = people[n % len(people)]
+            open_ = n % 10 == 0
+            yield _row(
                 Kind.FORMAT,
                 person,
                 Task.SEND_FORMAT if open_ else None,
@@ -230,16 +234,12 @@ async def seed(services: ServiceContext, items: int, now: datetime) -> None:
                 format_request_id=n + 1,
                 reference=f"F-{n:07d}",
             )
-        )
+
     async with factory() as session:
-        for table, values in (
-            (AbsenceReport, reports),
-            (Complaint, found),
-            (FormatRequest, asked),
-            (QueueItem, rows),
-        ):
-            for chunk in range(0, len(values), 5000):
-                await session.execute(insert(table), values[chunk : chunk + 5000])
+        await bulk(session, AbsenceReport, reports())
+        await bulk(session, Complaint, found())
+        await bulk(session, FormatRequest, asked())
+        await bulk(session, QueueItem, rows())
         await session.commit()
 
 
@@ -303,20 +303,22 @@ async def timed(client: aiohttp.ClientSession, path: str, runs: int) -> tuple[fl
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
-async def main(items: int, runs: int, database_url: str | None) -> None:
+async def measure(results: Results, items: int, runs: int, database_url: str | None = None) -> None:
+    """Seed `items` queue items and time each page as an admin and as an Offender Manager."""
     with tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
         core = build_core(_settings(url, Path(folder)), load_profile(PROFILE))
         await upgrade(core.engine)
         began = time.perf_counter()
         await seed(core.services, items, datetime.now(UTC))
-        took, backend = time.perf_counter() - began, url.split(":")[0]
-        print(f"seeded {items:,} queue items in {took:.1f} s ({backend})")
+        took, backend = time.perf_counter() - began, url.split(":")[0].split("+")[0]
+        print(f"  seeded {items:,} queue items in {took:.1f} s ({backend})", flush=True)
         for email in ("admin@example.org", "om0@example.org"):
             token, _ = await staff_auth.issue_password_link(core.services, "bench", email)
             await staff_auth.set_password(core.services, token, PASSWORD, "127.0.0.1")
         server = TestServer(make_web_app(core.services), host="127.0.0.1")
         await server.start_server()
+        found: dict[str, dict[str, float]] = {}
         try:
             for email in ("admin@example.org", "om0@example.org"):
                 async with aiohttp.ClientSession(
@@ -333,25 +335,45 @@ async def main(items: int, runs: int, database_url: str | None) -> None:
                         paths["next page"] = next_link.group(1).replace("&amp;", "&")
                     if item:
                         paths["item"] = item.group(1)
+                    who = "admin" if email.startswith("admin") else "OM"
                     for name, path in paths.items():
                         p50, p95 = await timed(client, path, runs)
-                        who = email.split("@")[0]
-                        print(
-                            f"{items:>9,} items  {who:<6} {name:<10} "
-                            f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+                        found[f"{who} {name}"] = {"p50_ms": p50, "p95_ms": p95}
+                        results.add(
+                            f"dashboard.{backend}.{items}.{who}.{name.replace(' ', '_')}.p95_ms",
+                            f"Dashboard {items:,} items, {who}, {name} p95 ({backend})",
+                            p95,
+                            "ms",
+                            at_most=100,
+                            note=f"p50 {p50:.1f} ms",
                         )
         finally:
             await server.close()
             await core.close()
+        results.details.setdefault("dashboard", {})[f"{backend} {items}"] = {
+            "seed_seconds": took,
+            "pages": found,
+        }
+
+
+async def main(
+    results: Results,
+    sizes: list[int] | None = None,
+    runs: int | None = None,
+    database_url: str | None = None,
+) -> None:
+    if results.smoke:
+        sizes, runs = sizes or [1000], runs or 5
+    for items in sizes or [100_000, 1_000_000]:
+        await measure(results, items, runs or 50, database_url)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--items", type=int, action="append", help="repeatable")
+    parser.add_argument("--runs", type=int)
     parser.add_argument("--smoke", action="store_true", help="1,000 items, 5 runs")
     parser.add_argument("--database-url")
     arguments = parser.parse_args()
-    if arguments.smoke:
-        arguments.items, arguments.runs = 1000, 5
-    asyncio.run(main(arguments.items, arguments.runs, arguments.database_url))
+    outcome = Results(smoke=arguments.smoke)
+    asyncio.run(main(outcome, arguments.items, arguments.runs, arguments.database_url))
