@@ -69,10 +69,10 @@ messages: $(VENV)/.installed-dev
 catalog: $(VENV)/.installed-dev
 	$(BIN)/python -c 'import sys; from bot.i18n import start_catalog; print(start_catalog(sys.argv[1]))' $(CODE)
 
-## bench: measure the dashboard with a big queue (figures in bench/README.md)
+## bench: every benchmark at full size (~25 min): figures printed and in bench/results/latest.json + .png
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.dashboard --items 100000
+	$(BIN)/python -m bench.run
 
-## bench-smoke: the same, small and quick, so the benchmarks cannot rot (run in CI)
+## bench-smoke: the same at small sizes (under a minute), so the benchmarks cannot rot (run in CI)
 bench-smoke: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.dashboard --smoke
+	$(BIN)/python -m bench.run --smoke
