@@ -776,6 +776,7 @@ def demo(
     """Try it all on this computer: a phone in the browser, the bot and the dashboard, with
     invented people. Nothing reaches Telegram or the internet; everything listens on
     127.0.0.1 only."""
+    import contextlib
     import os
     import signal
 
@@ -793,16 +794,30 @@ def demo(
         env=dict(os.environ),
     )
 
+    async def serve() -> None:
+        async with running_demo(options) as running:
+            click.echo(await banner(running))
+            await asyncio.Event().wait()
+
     async def run_demo() -> None:
+        # Ctrl+C works while the demo data is still being written, too: an unfinished demo
+        # database is started again next time.
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopped.set)
         click.echo("Starting the demo (the first start writes the demo data)...")
-        async with running_demo(options) as running:
-            click.echo(await banner(running))
-            await stopped.wait()
-        click.echo("The demo has stopped.")
+        serving = asyncio.create_task(serve())
+        stopping = asyncio.create_task(stopped.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not serving.done():
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            click.echo("The demo has stopped.")
+        else:
+            serving.result()
 
     _run(run_demo())
 

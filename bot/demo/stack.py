@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,9 +147,23 @@ async def prepare_database(options: DemoOptions) -> bool:
     return True
 
 
+def _check_free(port: int, option: str) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError as error:
+            raise ConfigError(
+                f"Port {port} on {LOOPBACK} is not free ({error.strerror}). Choose another "
+                f"with {option}."
+            ) from None
+
+
 @contextlib.asynccontextmanager
 async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
     """Everything the demo runs, until the block exits."""
+    # Before anything is written: a port in use is found now, not after the demo data.
+    _check_free(options.phone_port, "--phone-port")
+    _check_free(options.dashboard_port, "--dashboard-port")
     fresh = await prepare_database(options)
     spec = BotApiSpec.load_default()
     if spec is None:
