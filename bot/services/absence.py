@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
 from bot.db.models import AbsenceReport, Conversation, Participant, ScheduledSession
@@ -44,8 +45,7 @@ MAX_DETAILS = 1000
 async def begin(ctx: ServiceContext, turn: Turn, participant: Participant) -> None:
     """Offer the sessions he can report (recently missed, or the next few), and show the
     ones he already reported so he can see what he told us."""
-    slots = await _slots(turn, participant)
-    reported = await _reported_sessions(turn, participant)
+    slots, reported = await _slots_and_reports(turn, participant)
     offered = reportable_sessions(slots, set(reported), turn.now)
     told = [s for s in slots if s.session_id in reported and in_report_window(s, turn.now)]
     if not offered and not told:
@@ -151,12 +151,24 @@ async def _choose_session(
     """He picked a session: show his earlier report for it, or ask why he cannot come."""
     if not value.isdigit():
         return False
-    existing = await _existing_report(turn, participant, int(value))
+    # His cohort's sessions and his reports in one query; a session of another cohort (an
+    # old button) is looked up on its own.
+    slots, reported = await _slots_and_reports(turn, participant)
+    existing = reported.get(int(value))
+    if existing is None and all(s.session_id != int(value) for s in slots):
+        existing = await _existing_report(turn, participant, int(value))
     if existing is not None:
         await conversations.end(turn, KIND)
         _show_existing(ctx, turn, existing)
         return True
-    slot = await _slot(turn, participant, int(value))
+    slot = next(
+        (
+            s
+            for s in reportable_sessions(slots, set(reported), turn.now)
+            if s.session_id == int(value)
+        ),
+        None,
+    )
     if slot is None:
         return False
     conversation = conversation or await conversations.start(turn, KIND, "session")
@@ -245,30 +257,26 @@ async def _send(
         turn.reply(messages.absence_sick_note(t, due))
 
 
-async def _slots(turn: Turn, participant: Participant) -> list[SessionSlot]:
+async def _slots_and_reports(
+    turn: Turn, participant: Participant
+) -> tuple[list[SessionSlot], dict[int, AbsenceReport]]:
+    """His cohort's sessions, and his report (with its session) for each one he reported."""
     rows = await turn.session.execute(
-        select(ScheduledSession.id, ScheduledSession.number, ScheduledSession.starts_at).where(
-            ScheduledSession.cohort_id == participant.cohort_id
+        select(ScheduledSession, AbsenceReport)
+        .outerjoin(
+            AbsenceReport,
+            (AbsenceReport.session_id == ScheduledSession.id)
+            & (AbsenceReport.participant_id == participant.id),
         )
+        .where(ScheduledSession.cohort_id == participant.cohort_id)
     )
-    return [SessionSlot(session_id, number, starts_at) for session_id, number, starts_at in rows]
-
-
-async def _reported_sessions(turn: Turn, participant: Participant) -> set[int]:
-    return set(
-        await turn.session.scalars(
-            select(AbsenceReport.session_id).where(AbsenceReport.participant_id == participant.id)
-        )
-    )
-
-
-async def _slot(turn: Turn, participant: Participant, session_id: int) -> SessionSlot | None:
-    """The chosen session, if it is still one he may report."""
-    reported = await _reported_sessions(turn, participant)
-    for slot in reportable_sessions(await _slots(turn, participant), reported, turn.now):
-        if slot.session_id == session_id:
-            return slot
-    return None
+    slots, reported = [], {}
+    for scheduled, report in rows:
+        slots.append(SessionSlot(scheduled.id, scheduled.number, scheduled.starts_at))
+        if report is not None:
+            set_committed_value(report, "session", scheduled)
+            reported[scheduled.id] = report
+    return slots, reported
 
 
 async def _existing_report(

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot import messages
 from bot.db.intake import claim_update
 from bot.db.models import (
+    Conversation,
     EnrolmentAttempt,
     EnrolmentCode,
     OutboxMessage,
@@ -72,11 +73,14 @@ class ChatService:
             if not await self._claim(session, inbound.update_id):
                 self._ctx.handled_updates.add(inbound.update_id)
                 return False
-            participant = await _linked_participant(session, inbound.user_id)
+            participant, conversations = await _linked_participant(session, inbound.user_id)
             t = self._ctx.catalogs.translator(
                 participant.language if participant else None, inbound.language_code
             )
-            await body(Turn(session, inbound, participant, t, self._ctx.now()))
+            turn = Turn(session, inbound, participant, t, self._ctx.now())
+            if participant is not None:
+                turn.conversations = conversations
+            await body(turn)
             await session.commit()
         self._ctx.handled_updates.add(inbound.update_id)
         self._ctx.on_outbox_written()
@@ -467,11 +471,20 @@ async def _is_linked_staff(turn: Turn) -> bool:
     return staff_id is not None
 
 
-async def _linked_participant(session: AsyncSession, user_id: int) -> Participant | None:
-    result: Participant | None = await session.scalar(
-        select(Participant)
-        .join(TelegramLink, TelegramLink.participant_id == Participant.id)
-        .where(TelegramLink.telegram_user_id == user_id, TelegramLink.unlinked_at.is_(None))
-        .options(selectinload(Participant.offender_manager))
-    )
-    return result
+async def _linked_participant(
+    session: AsyncSession, user_id: int
+) -> tuple[Participant | None, dict[str, Conversation]]:
+    """The participant this Telegram account speaks for, with his Offender Manager and his
+    conversations in progress: one query, however many steps the update then takes."""
+    rows = (
+        await session.execute(
+            select(Participant, Conversation)
+            .join(TelegramLink, TelegramLink.participant_id == Participant.id)
+            .outerjoin(Conversation, Conversation.telegram_user_id == TelegramLink.telegram_user_id)
+            .where(TelegramLink.telegram_user_id == user_id, TelegramLink.unlinked_at.is_(None))
+            .options(joinedload(Participant.offender_manager))
+        )
+    ).all()
+    if not rows:
+        return None, {}
+    return rows[0][0], {c.kind: c for _, c in rows if c is not None}

@@ -22,10 +22,12 @@ async def start(
 ) -> Conversation:
     """Start (or restart) his conversation of this kind with a fresh token: its older buttons
     go stale."""
-    conversation = await turn.session.get(Conversation, (turn.inbound.user_id, kind))
+    conversation = await _get(turn, kind)
     if conversation is None:
         conversation = Conversation(telegram_user_id=turn.inbound.user_id, kind=kind)
         turn.session.add(conversation)
+        if turn.conversations is not None:
+            turn.conversations[kind] = conversation
     conversation.token, conversation.step = secrets.token_hex(4), step
     conversation.data = data or {}
     touch(turn, conversation)
@@ -34,7 +36,7 @@ async def start(
 
 async def current(turn: Turn, kind: str, token: str | None = None) -> Conversation | None:
     """His conversation of this kind (and with this token, when a button names one)."""
-    conversation = await turn.session.get(Conversation, (turn.inbound.user_id, kind))
+    conversation = await _get(turn, kind)
     if conversation is None:
         return None
     if token is not None and conversation.token != token:
@@ -63,6 +65,8 @@ async def cancel(turn: Turn, kind: str) -> None:
 
 async def latest(turn: Turn) -> Conversation | None:
     """The conversation he touched last: where his free text or file belongs."""
+    if turn.conversations is not None:
+        return max(turn.conversations.values(), key=lambda c: c.last_update_id, default=None)
     conversation: Conversation | None = await turn.session.scalar(
         select(Conversation)
         .where(Conversation.telegram_user_id == turn.inbound.user_id)
@@ -86,6 +90,14 @@ def touch(turn: Turn, conversation: Conversation) -> None:
 
 
 async def end(turn: Turn, kind: str) -> None:
-    conversation = await turn.session.get(Conversation, (turn.inbound.user_id, kind))
+    conversation = await _get(turn, kind)
     if conversation is not None:
         await turn.session.delete(conversation)
+        if turn.conversations is not None:
+            del turn.conversations[kind]
+
+
+async def _get(turn: Turn, kind: str) -> Conversation | None:
+    if turn.conversations is not None:
+        return turn.conversations.get(kind)
+    return await turn.session.get(Conversation, (turn.inbound.user_id, kind))
