@@ -217,7 +217,13 @@ async def running_bot(
         application.bot,
         services.clock,
         pacer=Pacer(settings.send_rate if settings.send_pacing else None),
-        lease=Lease(services.session_factory, services.clock, "outbox-sender"),
+        # Polling means no other bot process runs (Telegram allows one poller).
+        lease=Lease(
+            services.session_factory,
+            services.clock,
+            "outbox-sender",
+            take_over=webhook_url is None,
+        ),
     )
     fetcher = AttachmentFetcher(services.session_factory, application.bot, services.clock)
     scheduler = Scheduler(
@@ -228,6 +234,7 @@ async def running_bot(
             services.clock,
             "scheduler",
             ttl=timedelta(seconds=max(30.0, 2.5 * scheduler_interval)),
+            take_over=webhook_url is None,
         ),
     )
     services.on_outbox_written = sender.wake

@@ -35,6 +35,8 @@ MAX_BACKOFF = timedelta(seconds=60)
 OUTAGE_AFTER = 5
 # How often a process that is not sending checks whether the sender has gone.
 STANDBY_POLL_SECONDS = 2.0
+# How often, while sending, the sender looks for more.
+CLAIM_INTERVAL_SECONDS = 0.05
 
 
 def reply_markup_from_json(
@@ -86,6 +88,14 @@ class Pacer:
         if slot > now:
             await asyncio.sleep(slot - now)
 
+    def finished(self, chat_id: int) -> None:
+        """A send to the chat was answered: its next may go a full interval from now, so a
+        slow answer never squeezes two sends into one interval at Telegram's end."""
+        if self._spacing:
+            self._chat_free_at[chat_id] = max(
+                self._chat_free_at.get(chat_id, 0.0), self._clock() + self._chat_interval
+            )
+
     def _forget_before(self, now: float) -> None:
         self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
@@ -136,14 +146,16 @@ class OutboxSender:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._waiting: set[asyncio.Task[Any]] = set()  # in flight, still waiting for a turn
         self._failures_in_a_row = 0
-        self._paused_until = 0.0  # time.monotonic(); set while the Bot API seems down
+        self._outage_rounds = 0  # while the Bot API seems down: pauses so far
+        self._paused_until = 0.0  # time.monotonic()
         # Figures for /metrics.
         self.sent = 0
         self.failed = 0
         self.retried = 0
+        self.taken_over = 0
 
     def wake(self) -> None:
-        """Something was queued (or a send finished): look now rather than at the next poll."""
+        """Something was queued: look now rather than at the next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -154,11 +166,17 @@ class OutboxSender:
                 if paused_for > 0:
                     await wait_for_any(paused_for, stop)
                     continue
-                if self._lease is not None and not await self._lease.held():
-                    await wait_for_any(STANDBY_POLL_SECONDS, stop)
-                    continue
+                if self._lease is not None:
+                    was_sending = self._lease.holding
+                    if not await self._lease.held():
+                        await wait_for_any(STANDBY_POLL_SECONDS, stop)
+                        continue
+                    if not was_sending:
+                        await self._take_over_leases()
+                # During an outage, one message at a time finds out whether it is over.
+                room = 1 if self._outage_rounds else self._max_in_flight - len(self._in_flight)
                 try:
-                    claimed = await self.claim(self._max_in_flight - len(self._in_flight))
+                    claimed = await self.claim(room)
                 except Exception:
                     # A database hiccup must not end delivery: log it and try again shortly.
                     log.exception("outbox pass failed")
@@ -166,10 +184,13 @@ class OutboxSender:
                 for row in claimed:
                     task = asyncio.create_task(self._paced(row), name=f"outbox-{row.id}")
                     self._in_flight.add(task)
-                    task.add_done_callback(self._done)
-                if claimed and len(self._in_flight) < self._max_in_flight:
-                    continue
-                await wait_for_any(self._idle_poll_seconds, self._wake, stop)
+                    task.add_done_callback(self._in_flight.discard)
+                # While sends are under way, look again soon for the messages they unblock
+                # (a chat's next); not at every send, as each look costs a query.
+                busy = claimed or self._in_flight
+                await wait_for_any(
+                    CLAIM_INTERVAL_SECONDS if busy else self._idle_poll_seconds, self._wake, stop
+                )
         finally:
             # Sends already under way finish; ones still waiting for their turn give their
             # rows back at once rather than when the lease runs out.
@@ -179,9 +200,27 @@ class OutboxSender:
             if self._lease is not None:
                 await self._lease.release()
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._wake.set()
+    async def _take_over_leases(self) -> None:
+        """Just became the sender: rows another sender held are ours now.
+
+        That sender stopped without finishing them (it crashed, or lost the database), so
+        each was either never sent or sent without the result being recorded; Telegram
+        cannot tell us which. They are sent (again): a repeat is better than a lost
+        decision.
+        """
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == PENDING, OutboxMessage.lease_until.is_not(None))
+                .values(lease_until=None)
+            )
+            await session.commit()
+        if result.rowcount:  # type: ignore[attr-defined]
+            self.taken_over += result.rowcount  # type: ignore[attr-defined]
+            log.warning(
+                "%d messages were being sent when the last sender stopped; sending them again",
+                result.rowcount,  # type: ignore[attr-defined]
+            )
 
     async def claim(self, limit: int) -> list[Claimed]:
         """Lease up to `limit` due rows, each the oldest waiting row of its chat."""
@@ -238,6 +277,7 @@ class OutboxSender:
             self._waiting.discard(task)
         try:
             await self._deliver(row)
+            self._pacer.finished(row.chat_id)
         except Exception:
             # The send's outcome could not be recorded (database down): the lease runs out
             # and the row is tried again.
@@ -263,15 +303,22 @@ class OutboxSender:
             await self._finish(row, FAILED, error=f"400: {error.message}")
         except TelegramError as error:
             # 5xx, timeouts, dropped connections: worth another go soon. When nothing gets
-            # through the Bot API is probably down, so every send pauses, not only this one.
+            # through, the Bot API is probably down: sending pauses, then tries one message at
+            # a time until one goes, and the rest follow at once, in order.
             self._failures_in_a_row += 1
-            if self._failures_in_a_row >= OUTAGE_AFTER:
-                pause = backoff(self._failures_in_a_row - OUTAGE_AFTER + 1).total_seconds()
-                self._paused_until = max(self._paused_until, time.monotonic() + pause)
-            delay = backoff(row.attempts + 1)
+            now = time.monotonic()
+            if self._failures_in_a_row < OUTAGE_AFTER:
+                delay = backoff(row.attempts + 1)
+            else:
+                if now >= self._paused_until:
+                    self._outage_rounds += 1
+                    pause = backoff(self._outage_rounds).total_seconds()
+                    self._paused_until = now + pause
+                    log.warning("the Bot API seems down; sending again in %.0f s", pause)
+                delay = timedelta(0)
             await self._reschedule(row, delay, f"{type(error).__name__}: {error}")
         else:
-            self._failures_in_a_row = 0
+            self._failures_in_a_row = self._outage_rounds = 0
             await self._finish(row, SENT, message_id=message_id)
 
     async def _call(self, row: Claimed) -> int | None:

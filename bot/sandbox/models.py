@@ -228,7 +228,7 @@ class Faults:
         )
 
     def delay_next(self, method: str = "*", seconds: float = 1.0, *, count: int = 1) -> None:
-        """Delay (but otherwise serve normally) the next ``count`` calls of ``method``."""
+        """Serve the next ``count`` calls of ``method`` normally, but answer ``seconds`` late."""
         self.rules.append(FaultRule(method.lower(), None, "", None, count, delay=seconds))
 
     def drop_next(self, method: str = "*", *, count: int = 1) -> None:

@@ -682,16 +682,18 @@ class BotApiSandbox:
         if rule is not None:
             if rule.drop:
                 raise _Dropped
-            if rule.delay:
-                await asyncio.sleep(rule.delay)
             injected = rule.error()
             if injected is not None:
+                await asyncio.sleep(rule.delay)
                 raise injected
         handler = self._handlers.get(method)
         if handler is None:
             self._violation(f"{method}: method not supported by the sandbox")
             raise ApiError(400, "Bad Request: method not supported by the sandbox")
-        return await handler(params)
+        result = await handler(params)
+        if rule is not None and rule.delay:
+            await asyncio.sleep(rule.delay)  # a slow answer: the work is done, the reply late
+        return result
 
     async def _read_params(self, request: web.Request, method: str) -> _Params:
         raw: dict[str, str | UploadedFile] = dict(request.query)
