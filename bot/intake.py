@@ -38,7 +38,9 @@ class Intake:
     def __init__(self, ctx: ServiceContext, *, hold: timedelta = HOLD) -> None:
         self._ctx = ctx
         self._hold = hold
-        self.waiting = asyncio.Event()
+        # Stored by this process and not yet handled (queued behind others, say): a retry
+        # must not queue them a second time.
+        self._ours: set[int] = set()
         # Figures for /metrics.
         self.handled = 0
         self.failed = 0
@@ -47,6 +49,7 @@ class Intake:
         async with self._ctx.uow() as session:
             await table.store_updates(session, payloads, self._ctx.now(), self._hold)
             await session.commit()
+        self._ours.update(payload["update_id"] for payload in payloads)
 
     async def finished(self, update_id: int, error: BaseException | None) -> None:
         """Record how handling went; never raises (a retry will sort out a failure here)."""
@@ -69,6 +72,7 @@ class Intake:
             )
         finally:
             self._ctx.handled_updates.discard(update_id)
+            self._ours.discard(update_id)
         if error is None:
             self.handled += 1
         else:
@@ -76,14 +80,15 @@ class Intake:
 
     async def take_due(self, *, everything: bool = False) -> list[dict[str, Any]]:
         """Unhandled updates to try again; `everything` also takes those still held (at a
-        polling start, when no other process can be handling them)."""
+        polling start, when no other process can be handling them). Taking them holds them
+        again, which also keeps ours that are still queued here from other processes."""
         now = self._ctx.now()
         async with self._ctx.uow() as session:
             payloads = await table.take_due(
                 session, now + self._hold if everything else now, self._hold, limit=500
             )
             await session.commit()
-        return payloads
+        return [payload for payload in payloads if payload["update_id"] not in self._ours]
 
     async def run_retries(
         self,
@@ -99,6 +104,7 @@ class Intake:
                 payloads = await self.take_due(everything=everything)
                 everything = False
                 for payload in payloads:
+                    self._ours.add(payload["update_id"])
                     await application.update_queue.put(Update.de_json(payload, application.bot))
                 if payloads:
                     log.info("retrying %d stored updates", len(payloads))
