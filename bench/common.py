@@ -461,8 +461,14 @@ class BotProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.started_at = time.perf_counter()
+        # Its own process group: stopping it reaches a profiler and the bot under it alike.
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
-            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+            self.command,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
         )
         log.close()
 
@@ -493,11 +499,12 @@ class BotProcess:
         if self.process is None or self.process.poll() is not None:
             return
         self.sample()
-        self.process.send_signal(signal.SIGTERM)
+        # Ctrl+C, as a person would stop it: the bot stops cleanly, py-spy writes its report.
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
 

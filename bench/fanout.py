@@ -43,7 +43,7 @@ PROBE_EVERY = 3.0
 
 
 async def main(results: Results, reminders: int | None = None) -> None:
-    count = reminders or (150 if results.smoke else 10_000)
+    count = reminders or (120 if results.smoke else 10_000)
     sandbox = TimedSandbox(TOKEN, spec=None, bot_username="companion_bench_bot", rate_limits=True)
     await sandbox.start()
     try:

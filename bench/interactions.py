@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import os
 import random
 import re
 import sys
@@ -382,6 +383,35 @@ async def count_statements(
     return result
 
 
+async def sql_per_step(folder: Path) -> list[StepStatements]:
+    url = f"sqlite+aiosqlite:///{folder}/statements.db"
+    core = build_core(settings(url, folder, "http://127.0.0.1:9"))
+    try:
+        await upgrade(core.engine)
+        enrolled = await seed_enrolled(core.services.session_factory, 20, datetime.now(UTC))
+    finally:
+        await core.close()
+    spec_path = find_spec_path()
+    if spec_path is None:
+        print("  (Bot API spec not found: the SQL count runs without spec checks)")
+    spec = BotApiSpec.load(spec_path) if spec_path else None
+    return await count_statements(url, folder, enrolled.user_ids[-1], spec)
+
+
+def bot_command(folder: Path, name: str) -> list[str]:
+    """`companion run --no-web`, under py-spy when BENCH_PROFILE names a folder (collapsed
+    stacks, for flame graphs; the stacks that cost most are printed at the end)."""
+    command = companion_command("run", "--no-web")
+    target = os.environ.get("BENCH_PROFILE")
+    if not target:
+        return command
+    Path(target).mkdir(parents=True, exist_ok=True)
+    report = Path(target) / f"{name}.txt"
+    print(f"  profiling the bot with py-spy into {report}")
+    spy = Path(sys.executable).parent / "py-spy"
+    return [str(spy), "record", "--format", "raw", "-r", "200", "-o", str(report), "--", *command]
+
+
 def _summary(counter: Counter[str]) -> str:
     return ", ".join(f"{n}× {what}" if n > 1 else what for what, n in sorted(counter.items()))
 
@@ -400,13 +430,13 @@ class Sizes:
     @classmethod
     def for_run(cls, smoke: bool, participants: int | None) -> Sizes:
         if smoke:
-            return cls(participants or 40, 100.0, 3.0, 10, 20.0)
+            return cls(participants or 30, 100.0, 2.0, 5, 20.0)
         return cls(participants or 2000, 100.0, 30.0, 100, 180.0)
 
 
 async def _wait_ready(sandbox: TimedSandbox, process: BotProcess, timeout: float = 60) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
-    while not sandbox.calls_to("getUpdates"):
+    while not (sandbox.polls_waiting or sandbox.calls_to("getUpdates")):
         process.check_alive()
         if time.monotonic() > deadline:
             raise TimeoutError(f"the bot did not start polling:\n{process.log_tail()}")
@@ -425,12 +455,16 @@ async def _with_bot(
     process.start()
     try:
         await _wait_ready(sandbox, process)
+        ready = time.perf_counter() - process.started_at
         await body(process)
         process.check_alive()
     finally:
+        began = time.perf_counter()
         await asyncio.to_thread(process.stop)
+        stopping = time.perf_counter() - began
         # Updates left unanswered (a step that timed out) must not reach the next bot.
         await asyncio.sleep(0.2)
+    print(f"  (the bot was polling after {ready:.1f} s and stopped in {stopping:.1f} s)")
 
 
 async def measure_backend(
@@ -447,7 +481,7 @@ async def measure_backend(
         await upgrade(core.engine)
         began = time.perf_counter()
         enrolled = await seed_enrolled(
-            core.services.session_factory, sizes.participants + 1, datetime.now(UTC)
+            core.services.session_factory, sizes.participants, datetime.now(UTC)
         )
         seeded = time.perf_counter() - began
     finally:
@@ -455,10 +489,9 @@ async def measure_backend(
     print(f"  {backend}: seeded {sizes.participants:,} enrolled participants in {seeded:.1f} s")
     key = backend.lower()
     if backend == "SQLite":
-        # One spare participant, counted alone, step by step.
-        spec_path = find_spec_path()
-        spec = BotApiSpec.load(spec_path) if spec_path else None
-        steps = await count_statements(url, folder, enrolled.user_ids[-1], spec)
+        # Counted alone, step by step, on a database of its own: its own local server numbers
+        # updates from 1 again, which the bot would take for ones it has handled.
+        steps = await sql_per_step(folder)
         results.details["sql_per_step"] = {
             s.step: {"interaction": dict(s.interaction), "outbox_sender": dict(s.sender)}
             for s in steps
@@ -488,8 +521,6 @@ async def measure_backend(
             "count",
             note=_summary(max(steps, key=lambda s: sum(s.sender.values())).sender),
         )
-        if spec is None:
-            print("  (Bot API spec not found: the SQL count ran without spec checks)")
 
     players = make_players(sandbox, enrolled.user_ids[: sizes.participants])
     env = bot_env(url, folder, sandbox.url, pacing=False)
@@ -509,7 +540,7 @@ async def measure_backend(
         results.details.setdefault("bot_peak_rss_mb", {})[key] = process.peak_rss_kib / 1024
 
     await _with_bot(
-        sandbox, companion_command("run", "--no-web"), env, folder / f"bot-{key}.log", body
+        sandbox, bot_command(folder, f"bot-{key}"), env, folder / f"bot-{key}.log", body
     )
     flat, rate = outcome["flat"], outcome["rate"]
     _report(results, key, backend, sizes, flat, rate)
@@ -564,7 +595,7 @@ def _report(results: Results, key: str, backend: str, sizes: Sizes, flat: Run, r
     if errors:
         results.add(
             f"interactions.{key}.errors",
-            f"  steps that failed, {backend}",
+            f"  steps not answered (or not offered in time), {backend}",
             sum(errors.values()),
             "count",
             at_most=0,

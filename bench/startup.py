@@ -37,8 +37,8 @@ from bot.db.migrate import upgrade
 
 
 async def main(results: Results, participants: int | None = None) -> None:
-    count = participants or (2_000 if results.smoke else 100_000)
-    active = min(count, 100 if results.smoke else 500)
+    count = participants or (1_000 if results.smoke else 100_000)
+    active = min(count, 10 if results.smoke else 500)
     sandbox = TimedSandbox(TOKEN, spec=None, bot_username="companion_bench_bot")
     await sandbox.start()
     try:
