@@ -11,12 +11,14 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
@@ -35,6 +37,8 @@ MAX_BACKOFF = timedelta(seconds=60)
 OUTAGE_AFTER = 5
 # How often a process that is not sending checks whether the sender has gone.
 STANDBY_POLL_SECONDS = 2.0
+# Tries to record a send's outcome while the database is away (about a minute in all).
+RECORD_ATTEMPTS = 16
 # How often, while sending, the sender looks for more.
 CLAIM_INTERVAL_SECONDS = 0.05
 
@@ -59,9 +63,12 @@ def backoff(attempts: int) -> timedelta:
 
 class Pacer:
     """Telegram's limits, kept by spacing sends rather than by waiting for 429s: at most
-    `per_second` messages a second overall, and one every `chat_interval` seconds per chat.
+    `per_second` messages in any second overall, and one every `chat_interval` seconds per
+    chat.
 
-    Each caller reserves its slot before it sleeps, so callers never race for one.
+    Each caller reserves an evenly spaced slot before it sleeps, so callers never race for
+    one; a last check against the sends of the past second, made when the caller wakes,
+    keeps a late wake-up (a busy process) from bunching sends over the limit.
     """
 
     def __init__(
@@ -70,11 +77,13 @@ class Pacer:
         chat_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._per_second = int(per_second or 0)
         self._spacing = 1.0 / per_second if per_second else 0.0
         self._chat_interval = chat_interval if per_second else 0.0
         self._clock = clock
         self._next_slot = 0.0
         self._chat_free_at: dict[int, float] = {}
+        self._last_second: deque[float] = deque()
 
     async def wait_turn(self, chat_id: int) -> None:
         if not self._spacing:
@@ -87,6 +96,14 @@ class Pacer:
             self._forget_before(now)
         if slot > now:
             await asyncio.sleep(slot - now)
+        while True:
+            now = self._clock()
+            while self._last_second and self._last_second[0] <= now - 1.0:
+                self._last_second.popleft()
+            if len(self._last_second) < self._per_second:
+                break
+            await asyncio.sleep(self._last_second[0] + 1.0 - now)
+        self._last_second.append(now)
 
     def finished(self, chat_id: int) -> None:
         """A send to the chat was answered: its next may go a full interval from now, so a
@@ -368,8 +385,19 @@ class OutboxSender:
         )
 
     async def _update(self, row_id: int, values: dict[str, Any]) -> None:
-        async with self._sessions() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-            )
-            await session.commit()
+        """Record a send's outcome. The message went (or not); if the database is away for
+        a moment (a restart), keep trying rather than let the lease run out and the
+        message go twice."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                async with self._sessions() as session:
+                    await session.execute(
+                        update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+                    )
+                    await session.commit()
+                return
+            except (DBAPIError, OSError):
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                log.warning("outbox message %s: database unavailable, recording again", row_id)
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))

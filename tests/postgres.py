@@ -10,8 +10,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,6 +20,8 @@ class PostgresServer:
     host: str
     port: int
     user: str
+    # Stops the server (fast shutdown: every connection is cut) and starts it again.
+    restart: Callable[[], None] = field(default=lambda: None, compare=False)
 
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://{self.user}@{self.host}:{self.port}/{database}"
@@ -72,31 +74,32 @@ def running_postgres(bin_dir: Path) -> Iterator[PostgresServer]:
     )
     log_path = workdir / "server.log"
     log_file = log_path.open("wb")
-    server = subprocess.Popen(
-        [
-            *prefix,
-            str(bin_dir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={workdir}",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=200",
-        ],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+
+    def start() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(
+            [
+                *prefix,
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={workdir}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             ready = subprocess.run(
@@ -104,13 +107,28 @@ def running_postgres(bin_dir: Path) -> Iterator[PostgresServer]:
                 check=False,
             )
             if ready.returncode == 0:
-                break
+                return server
             if server.poll() is not None or time.monotonic() > deadline:
                 log = log_path.read_text(errors="replace")
                 raise RuntimeError(f"PostgreSQL did not start: {log[-2000:]}")
             time.sleep(0.1)
-        yield PostgresServer("127.0.0.1", port, "postgres")
+
+    running = [start()]
+
+    def restart() -> None:
+        # Fast shutdown: every connection is cut, as in a failover or a crash-restart.
+        subprocess.run(
+            [*prefix, str(bin_dir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
+            check=True,
+            capture_output=True,
+        )
+        running[0].wait(timeout=30)
+        running[0] = start()
+
+    try:
+        yield PostgresServer("127.0.0.1", port, "postgres", restart)
     finally:
+        server = running[0]
         server.terminate()
         try:
             server.wait(timeout=20)

@@ -294,6 +294,7 @@ class RateLimits:
         self.per_second = per_second
         self.chat_interval = chat_interval
         self.hits = 0
+        self.hits_by_limit: Counter[str] = Counter()  # "overall" or "chat"
         self.peak_per_second = 0
         self._recent: deque[float] = deque()
         self._last_in_chat: dict[int, float] = {}
@@ -307,6 +308,7 @@ class RateLimits:
         too_soon = last is not None and now - last < self.chat_interval - self.TOLERANCE
         if too_soon or len(self._recent) >= self.per_second:
             self.hits += 1
+            self.hits_by_limit["chat" if too_soon else "overall"] += 1
             return ApiError(429, _default_description(429, 1), {"retry_after": 1})
         self._recent.append(now)
         self._last_in_chat[chat_id] = now
