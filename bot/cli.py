@@ -16,10 +16,12 @@ import pathlib
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from bot import backup
 from bot.app import Core, core_from, serve_forever, stored_bot_username
 from bot.config import ConfigError, Settings, load_profile, load_settings
 from bot.db.engine import make_engine
@@ -141,6 +143,30 @@ def run(webhook_url: str | None, listen: str, port: int, migrate: bool, web: boo
             )
 
     _run(main())
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@friendly_errors
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH while the bot keeps running."""
+    size = backup.backup(load_settings().database_url, path)
+    click.echo(f"Backed up to {path} ({size:,} bytes).")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def restore_command(path: Path) -> None:
+    """Put the backup at PATH in place of the SQLite database (stop the bot first).
+
+    The database it replaces is kept beside it. Start the bot again afterwards: it applies
+    any newer migrations to the restored copy.
+    """
+    kept = backup.restore(load_settings().database_url, path)
+    click.echo(f"Restored from {path}.")
+    if kept is not None:
+        click.echo(f"The database it replaced is kept at {kept}.")
 
 
 @main.command("web")
