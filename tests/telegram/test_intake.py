@@ -1,0 +1,125 @@
+"""Intake: an update is stored before it is acknowledged, and a failure while storing or
+handling it loses nothing: it is handled later, once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from bot.config import Profile
+from bot.db import intake as table
+from bot.db.models import InboundUpdate
+from bot.services import chat
+from tests.conftest import FakeClock, free_port
+from tests.telegram.conftest import Harness, running_harness
+
+
+def database_down(
+    monkeypatch: pytest.MonkeyPatch, module: object, name: str, times: int
+) -> list[int]:
+    """`module.name` fails as a lost database connection would, `times` times."""
+    real = getattr(module, name)
+    failures: list[int] = []
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        if len(failures) < times:
+            failures.append(1)
+            raise OperationalError("SELECT 1", {}, ConnectionError("database restarting"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, failing)
+    return failures
+
+
+async def stored(harness: Harness, update_id: int) -> InboundUpdate | None:
+    async with harness.core.services.uow() as session:
+        return await session.get(InboundUpdate, update_id)
+
+
+async def test_polling_an_update_not_stored_is_not_acknowledged(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = harness.sandbox.user(4101, "Sam")
+    await harness.enrol(user)
+    failures = database_down(monkeypatch, table, "store_updates", times=2)
+    before = len(user.messages())
+    update_id = user.send_text("/help")
+    [reply] = await harness.replies(user, before)
+    assert (reply.text or "").startswith("What I can do")
+    assert len(failures) == 2
+    # Telegram offered it three times (the first two were never acknowledged).
+    offered = [
+        call
+        for call in harness.sandbox.calls_to("getUpdates")
+        if any(u["update_id"] == update_id for u in (call.response or {}).get("result", []))
+    ]
+    assert len(offered) == 3
+    row = await stored(harness, update_id)
+    assert row is not None and row.processed_at is not None and row.payload is None
+
+
+async def test_a_failure_while_handling_is_retried_once_the_database_is_back(
+    harness: Harness, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = harness.sandbox.user(4102, "Sam")
+    await harness.enrol(user)
+    failures = database_down(monkeypatch, chat, "_linked_participant", times=1)
+    before = len(user.messages())
+    update_id = user.send_text("/progress")
+    await harness.sandbox.wait_until(lambda: bool(failures), what="the failure")
+    # Stored, not handled, his words still there to try again.
+    for _ in range(100):
+        row = await stored(harness, update_id)
+        if row is not None and row.attempts:
+            break
+        await asyncio.sleep(0.05)
+    assert row is not None and row.processed_at is None and row.payload is not None
+    assert row.attempts == 1 and "database restarting" in (row.last_error or "")
+    clock.advance(timedelta(minutes=2))  # past the retry's back-off
+    [reply] = await harness.replies(user, before)
+    assert (reply.text or "").startswith("Your progress")
+    row = await stored(harness, update_id)
+    assert row is not None and row.processed_at is not None and row.payload is None
+
+
+async def test_webhook_answers_503_until_the_update_is_stored(
+    database_url: str,
+    profile: Profile,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    async with running_harness(
+        database_url,
+        profile,
+        clock,
+        tmp_path,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen="127.0.0.1",
+        port=port,
+        webhook_secret="s3cret-" * 5,
+    ) as harness:
+        harness.sandbox.webhook_retry_delay = 0.2
+        stranger = harness.sandbox.user(4103, "Alex")
+        failures = database_down(monkeypatch, table, "store_updates", times=2)
+        [reply] = await harness.say(stranger, "/start")
+        assert "you need a code" in (reply.text or "")
+        assert len(failures) == 2
+        assert harness.sandbox.webhook_failures == []
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"http://127.0.0.1:{port}/readyz") as answer:
+                assert answer.status == 200
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                assert answer.status == 200
+        async with harness.core.services.uow() as session:
+            handled = await session.scalar(
+                select(InboundUpdate.processed_at).order_by(InboundUpdate.update_id.desc())
+            )
+        assert handled is not None
