@@ -201,9 +201,10 @@ class OutboxSender:
                 for row in claimed:
                     task = asyncio.create_task(self._paced(row), name=f"outbox-{row.id}")
                     self._in_flight.add(task)
-                    task.add_done_callback(self._in_flight.discard)
+                    task.add_done_callback(self._sent_one)
                 # While sends are under way, look again soon for the messages they unblock
-                # (a chat's next); not at every send, as each look costs a query.
+                # (a chat's next), or when half have finished; not at every send, as each
+                # look costs a query.
                 busy = claimed or self._in_flight
                 await wait_for_any(
                     CLAIM_INTERVAL_SECONDS if busy else self._idle_poll_seconds, self._wake, stop
@@ -216,6 +217,11 @@ class OutboxSender:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             if self._lease is not None:
                 await self._lease.release()
+
+    def _sent_one(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if len(self._in_flight) == self._max_in_flight // 2:
+            self._wake.set()
 
     async def _take_over_leases(self) -> None:
         """Just became the sender: rows another sender held are ours now.
