@@ -67,8 +67,10 @@ class Pacer:
     chat.
 
     Each caller reserves an evenly spaced slot before it sleeps, so callers never race for
-    one; a last check against the sends of the past second, made when the caller wakes,
-    keeps a late wake-up (a busy process) from bunching sends over the limit.
+    one. A last check when the caller wakes counts the sends still under way and those
+    answered in the past second: Telegram counts a send somewhere between its start and its
+    answer, so this keeps any second at Telegram's end within the limit, however late a
+    busy process wakes or a slow answer comes.
     """
 
     def __init__(
@@ -83,7 +85,8 @@ class Pacer:
         self._clock = clock
         self._next_slot = 0.0
         self._chat_free_at: dict[int, float] = {}
-        self._last_second: deque[float] = deque()
+        self._answered: deque[float] = deque()  # when sends of the past second were answered
+        self._under_way = 0
 
     async def wait_turn(self, chat_id: int) -> None:
         if not self._spacing:
@@ -98,19 +101,23 @@ class Pacer:
             await asyncio.sleep(slot - now)
         while True:
             now = self._clock()
-            while self._last_second and self._last_second[0] <= now - 1.0:
-                self._last_second.popleft()
-            if len(self._last_second) < self._per_second:
+            while self._answered and self._answered[0] <= now - 1.0:
+                self._answered.popleft()
+            if self._under_way + len(self._answered) < self._per_second:
                 break
-            await asyncio.sleep(self._last_second[0] + 1.0 - now)
-        self._last_second.append(now)
+            # Wait for the oldest answer to leave the second (or a send under way to end).
+            await asyncio.sleep(self._answered[0] + 1.0 - now if self._answered else 0.01)
+        self._under_way += 1
 
     def finished(self, chat_id: int) -> None:
-        """A send to the chat was answered: its next may go a full interval from now, so a
-        slow answer never squeezes two sends into one interval at Telegram's end."""
+        """A send to the chat was answered (or failed): its next may go a full interval from
+        now, so a slow answer never squeezes two sends into one interval at Telegram's end."""
         if self._spacing:
+            now = self._clock()
+            self._under_way -= 1
+            self._answered.append(now)
             self._chat_free_at[chat_id] = max(
-                self._chat_free_at.get(chat_id, 0.0), self._clock() + self._chat_interval
+                self._chat_free_at.get(chat_id, 0.0), now + self._chat_interval
             )
 
     def _forget_before(self, now: float) -> None:
@@ -300,7 +307,6 @@ class OutboxSender:
             self._waiting.discard(task)
         try:
             await self._deliver(row)
-            self._pacer.finished(row.chat_id)
         except Exception:
             # The send's outcome could not be recorded (database down): the lease runs out
             # and the row is tried again.
@@ -309,7 +315,10 @@ class OutboxSender:
     async def _deliver(self, row: Claimed) -> None:
         """Try one row and record the result."""
         try:
-            message_id = await self._call(row)
+            try:
+                message_id = await self._call(row)
+            finally:
+                self._pacer.finished(row.chat_id)
         except RetryAfter as error:
             delay = error.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
