@@ -149,6 +149,7 @@ class Player:
         self.random = random.Random(seed)
         self.last: dict[str, Any] | None = None
         self._waiter: asyncio.Future[float] | None = None
+        self.offered_at: float | None = None  # while a step waits for its reply
 
     def reset(self) -> None:
         self.cursor, self.reported, self.lang, self.last = 0, set(), "en", None
@@ -172,7 +173,7 @@ class Player:
         else:
             data = None
         self._waiter = asyncio.get_running_loop().create_future()
-        offered = time.perf_counter()
+        offered = self.offered_at = time.perf_counter()
         if data is not None:
             self.user.press(message_id, data)
         else:
@@ -183,7 +184,7 @@ class Player:
             tally.errors[f"{step.name}: no reply in {timeout:.0f} s"] += 1
             return False
         finally:
-            self._waiter = None
+            self._waiter = self.offered_at = None
         tally.record(step.name, (answered - offered) * 1000)
         return True
 
