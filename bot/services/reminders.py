@@ -8,6 +8,7 @@ it twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,10 +57,11 @@ async def queue_due_reminders(ctx: ServiceContext) -> int:
 
 
 def _wanted(participant: Participant) -> frozenset[SessionReminder]:
-    chosen = {
-        SessionReminder.EVENING: participant.reminder_evening,
-        SessionReminder.BEFORE: participant.reminder_before,
-    }
+    return _wanted_flags(participant.reminder_evening, participant.reminder_before)
+
+
+def _wanted_flags(evening: bool, before: bool) -> frozenset[SessionReminder]:
+    chosen = {SessionReminder.EVENING: evening, SessionReminder.BEFORE: before}
     return frozenset(kind for kind, on in chosen.items() if on)
 
 
@@ -67,11 +69,20 @@ _ACTIVE_LINK = (TelegramLink.participant_id == Participant.id) & TelegramLink.un
 
 
 async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datetime) -> int:
+    # Every man whose cohort meets in the next two days is looked at on every pass, so only
+    # plain columns are read for them: whole records (and their Offender Managers) are
+    # loaded only for the reminders due now, which keeps a pass over a big area light.
     rows = await session.execute(
-        select(ScheduledSession, Participant, TelegramLink.chat_id)
+        select(
+            ScheduledSession.id,
+            ScheduledSession.starts_at,
+            Participant.id,
+            Participant.reminder_evening,
+            Participant.reminder_before,
+            TelegramLink.chat_id,
+        )
         .join(Participant, Participant.cohort_id == ScheduledSession.cohort_id)
         .join(TelegramLink, _ACTIVE_LINK)
-        .options(selectinload(Participant.offender_manager))
         .where(ScheduledSession.starts_at > now, ScheduledSession.starts_at <= now + LOOKAHEAD)
         # Nothing for a session he has told us he cannot come to.
         .where(
@@ -82,14 +93,18 @@ async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datet
             )
         )
     )
-    queued = 0
     zone, policy = ctx.profile.zone, ctx.profile.reminder_policy
-    for scheduled, participant, chat_id in rows:
-        kind = due_session_reminder(scheduled.starts_at, now, zone, policy, _wanted(participant))
-        if kind is None or not await _claim(
-            session, participant.id, f"session:{scheduled.id}:{kind}", now
+    claimed: list[tuple[int, int, int, SessionReminder]] = []
+    for session_id, starts_at, participant_id, evening, before, chat_id in rows.all():
+        kind = due_session_reminder(starts_at, now, zone, policy, _wanted_flags(evening, before))
+        if kind is not None and await _claim(
+            session, participant_id, f"session:{session_id}:{kind}", now
         ):
-            continue
+            claimed.append((session_id, participant_id, chat_id, kind))
+    people = await _by_id(session, Participant, {p for _, p, _, _ in claimed})
+    meetings = await _by_id(session, ScheduledSession, {s for s, _, _, _ in claimed})
+    for session_id, participant_id, chat_id, kind in claimed:
+        scheduled, participant = meetings[session_id], people[participant_id]
         t = participant_translator(ctx, participant)
         text = messages.session_reminder(
             t,
@@ -111,8 +126,23 @@ async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datet
             participant_id=participant.id,
         )
         _audit(session, participant, "reminder.session", session=scheduled.number, kind=kind)
-        queued += 1
-    return queued
+    return len(claimed)
+
+
+_Row = TypeVar("_Row", Participant, ScheduledSession)
+
+
+async def _by_id(session: AsyncSession, model: type[_Row], ids: set[int]) -> dict[int, _Row]:
+    """These rows, a thousand at a time (participants with their Offender Managers)."""
+    found: dict[int, _Row] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 1000):
+        query = select(model).where(model.id.in_(ordered[start : start + 1000]))
+        if model is Participant:
+            query = query.options(selectinload(Participant.offender_manager))
+        for row in await session.scalars(query):
+            found[row.id] = row
+    return found
 
 
 async def _catch_ups(ctx: ServiceContext, session: AsyncSession, now: datetime) -> int:
