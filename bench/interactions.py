@@ -121,6 +121,7 @@ SCRIPT = [
     Step("language: start", text="/language"),
     Step("language: choose", press=_other_language),
 ]
+LIGHT_RATE = 20.0
 ECHO_SCRIPT = [Step(f"echo {n}", text=f"Hello, this is message {n}.") for n in range(len(SCRIPT))]
 
 
@@ -537,6 +538,11 @@ async def measure_backend(
         outcome["rate"] = await fixed_rate(
             players, SCRIPT, sizes.rate, sizes.rate_seconds, sizes.timeout
         )
+        # Let the backlog drain, then a light load: the latency a man sees on a quiet day.
+        await asyncio.sleep(2)
+        outcome["light"] = await fixed_rate(
+            players, SCRIPT, LIGHT_RATE, sizes.rate_seconds, sizes.timeout
+        )
         process.sample()
         results.details.setdefault("bot_peak_rss_mb", {})[key] = process.peak_rss_kib / 1024
 
@@ -545,6 +551,20 @@ async def measure_backend(
     )
     flat, rate = outcome["flat"], outcome["rate"]
     _report(results, key, backend, sizes, flat, rate)
+    light = outcome["light"]
+    results.add(
+        f"interactions.{key}.light_p99_ms",
+        f"Latency p99, {backend}, {LIGHT_RATE:.0f} updates/s offered",
+        light.p(99),
+        "ms",
+        note=f"p50 {light.p(50):.1f} ms, {light.updates:,} updates",
+    )
+    results.details["interactions"][key]["light_rate"] = {
+        "offered_per_second": light.offered_per_second,
+        "p50_ms": light.p(50),
+        "p99_ms": light.p(99),
+        "errors": dict(light.tally.errors),
+    }
     return flat
 
 
