@@ -1,7 +1,7 @@
 """Every benchmark in one run: prints one line per figure, writes bench/results/latest.json
 and a chart (bench/results/latest.png).
 
-    .venv/bin/python -m bench.run            # full size (`make bench`, about 20 minutes)
+    .venv/bin/python -m bench.run            # full size (`make bench`, about 30 minutes)
     .venv/bin/python -m bench.run --smoke    # small sizes, under a minute (`make bench-smoke`, CI)
 
 Figures are printed, never asserted: these machines are shared and noisy. A benchmark that
