@@ -26,6 +26,7 @@ from bot.attachments import AttachmentFetcher
 from bot.config import ConfigError, Profile, Settings, host_port, load_profile
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
+from bot.http import AiohttpRequest
 from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
 from bot.intake import Intake, IntakeApplication, StoringUpdatesRequest
 from bot.leases import Lease
@@ -102,11 +103,12 @@ def build_application(
         .token(core.settings.require_bot_token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .request(AiohttpRequest())
         .context_types(ContextTypes(context=CompanionContext))
     )
     if with_updater:
         # Each batch of updates is stored before the next poll acknowledges it.
-        builder = builder.get_updates_request(StoringUpdatesRequest(intake, connection_pool_size=1))
+        builder = builder.get_updates_request(StoringUpdatesRequest(intake, connections=1))
     else:
         builder = builder.updater(None)
     application = builder.build()

@@ -21,9 +21,9 @@ from typing import Any
 from telegram import Update
 from telegram.error import NetworkError
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 from bot.db import intake as table
+from bot.http import AiohttpRequest
 from bot.loops import wait_for_any
 from bot.outbox import backoff
 from bot.services.context import ServiceContext
@@ -114,7 +114,7 @@ class Intake:
             await wait_for_any(every, stop)
 
 
-class StoringUpdatesRequest(HTTPXRequest):
+class StoringUpdatesRequest(AiohttpRequest):
     """The getUpdates connection: stores each batch before handing it over.
 
     python-telegram-bot acknowledges a batch by asking for the next one, which it does only

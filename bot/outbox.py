@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # Short enough that messages go soon after an outage ends.
 MAX_BACKOFF = timedelta(seconds=60)
-# Failed sends in a row (none getting through) taken as an outage.
+# Failed sends in a row, with none getting through for a second, taken as an outage.
 OUTAGE_AFTER = 5
+OUTAGE_SECONDS = 1.0
 # How often a process that is not sending checks whether the sender has gone.
 STANDBY_POLL_SECONDS = 2.0
 # Tries to record a send's outcome while the database is away (about a minute in all).
@@ -57,7 +58,7 @@ def reply_markup_from_json(
 
 def backoff(attempts: int) -> timedelta:
     """Exponential with jitter, so many waiting messages do not retry in one burst."""
-    seconds = min(MAX_BACKOFF.total_seconds(), 2 ** min(attempts, 10))
+    seconds = min(MAX_BACKOFF.total_seconds(), 0.5 * 2 ** min(attempts, 10))
     return timedelta(seconds=seconds * random.uniform(0.5, 1.0))  # noqa: S311 - not security
 
 
@@ -169,7 +170,10 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._waiting: set[asyncio.Task[Any]] = set()  # in flight, still waiting for a turn
+        self._to_record: list[tuple[int, dict[str, Any], asyncio.Future[None]]] = []
+        self._recording = False
         self._failures_in_a_row = 0
+        self._last_success = 0.0  # time.monotonic()
         self._outage_rounds = 0  # while the Bot API seems down: pauses so far
         self._paused_until = 0.0  # time.monotonic()
         # Figures for /metrics.
@@ -339,7 +343,10 @@ class OutboxSender:
             # a time until one goes, and the rest follow at once, in order.
             self._failures_in_a_row += 1
             now = time.monotonic()
-            if self._failures_in_a_row < OUTAGE_AFTER:
+            # Failures come back faster than answers, so a burst of sends can end in a run of
+            # failures while the Bot API is fine: it is an outage only if nothing got
+            # through for a while too.
+            if self._failures_in_a_row < OUTAGE_AFTER or now - self._last_success < OUTAGE_SECONDS:
                 delay = backoff(row.attempts + 1)
             else:
                 if now >= self._paused_until:
@@ -351,6 +358,7 @@ class OutboxSender:
             await self._reschedule(row, delay, f"{type(error).__name__}: {error}")
         else:
             self._failures_in_a_row = self._outage_rounds = 0
+            self._last_success = time.monotonic()
             await self._finish(row, SENT, message_id=message_id)
 
     async def _call(self, row: Claimed) -> int | None:
@@ -400,19 +408,41 @@ class OutboxSender:
         )
 
     async def _update(self, row_id: int, values: dict[str, Any]) -> None:
-        """Record a send's outcome. The message went (or not); if the database is away for
-        a moment (a restart), keep trying rather than let the lease run out and the
-        message go twice."""
+        """Record a send's outcome, in one transaction with the others that arrive while
+        one is being written (a group commit: SQLite takes one write at a time)."""
+        done = asyncio.get_running_loop().create_future()
+        self._to_record.append((row_id, values, done))
+        if not self._recording:
+            self._recording = True
+            try:
+                while self._to_record:
+                    batch, self._to_record = self._to_record, []
+                    try:
+                        await self._write(batch)
+                    except Exception as error:
+                        for *_, future in batch:
+                            future.set_exception(error)
+                    else:
+                        for *_, future in batch:
+                            future.set_result(None)
+            finally:
+                self._recording = False
+        await done
+
+    async def _write(self, batch: list[tuple[int, dict[str, Any], asyncio.Future[None]]]) -> None:
+        """The message went (or not); if the database is away for a moment (a restart),
+        keep trying rather than let the lease run out and the message go twice."""
         for attempt in range(RECORD_ATTEMPTS):
             try:
                 async with self._sessions() as session:
-                    await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-                    )
+                    for row_id, values, _ in batch:
+                        await session.execute(
+                            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+                        )
                     await session.commit()
                 return
             except (DBAPIError, OSError):
                 if attempt == RECORD_ATTEMPTS - 1:
                     raise
-                log.warning("outbox message %s: database unavailable, recording again", row_id)
+                log.warning("outbox: database unavailable, recording %d outcomes again", len(batch))
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
