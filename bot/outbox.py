@@ -80,7 +80,7 @@ class Pacer:
         chat_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._per_second = int(per_second or 0)
+        self.per_second = int(per_second or 0)
         self._spacing = 1.0 / per_second if per_second else 0.0
         self._chat_interval = chat_interval if per_second else 0.0
         self._clock = clock
@@ -104,7 +104,7 @@ class Pacer:
             now = self._clock()
             while self._answered and self._answered[0] <= now - 1.0:
                 self._answered.popleft()
-            if self._under_way + len(self._answered) < self._per_second:
+            if self._under_way + len(self._answered) < self.per_second:
                 break
             # Wait for the oldest answer to leave the second (or a send under way to end).
             await asyncio.sleep(self._answered[0] + 1.0 - now if self._answered else 0.01)
@@ -156,7 +156,7 @@ class OutboxSender:
         *,
         pacer: Pacer | None = None,
         lease: Lease | None = None,
-        in_flight: int = 64,
+        in_flight: int | None = None,
         idle_poll_seconds: float = 1.0,
     ) -> None:
         self._sessions = session_factory
@@ -165,7 +165,11 @@ class OutboxSender:
         self._pacer = pacer or Pacer(30)
         # With several bot processes, one sends at a time: Telegram's limits are per bot.
         self._lease = lease
-        self._max_in_flight = in_flight
+        # Sends taken at once: unpaced, enough to keep the Bot API busy; paced, a quarter of
+        # a second's worth, so an answer queued now waits behind little.
+        self._max_in_flight = in_flight or (
+            max(4, self._pacer.per_second // 4) if self._pacer.per_second else 64
+        )
         self._idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -274,7 +278,8 @@ class OutboxSender:
                     older.id < OutboxMessage.id,
                 ),
             )
-            .order_by(OutboxMessage.id)
+            # Answers to what someone just did before reminders; each kind oldest first.
+            .order_by(OutboxMessage.bulk, OutboxMessage.id)
             .limit(limit)
         )
         async with self._sessions() as session:

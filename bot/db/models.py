@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -305,9 +306,10 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat_status", "chat_id", "status"),
-        # The sender walks waiting rows oldest first.
+        # The sender walks waiting rows, answers before reminders, oldest first.
         Index(
             "ix_outbox_pending",
+            "bulk",
             "id",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
@@ -319,6 +321,8 @@ class OutboxMessage(Base):
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
     # "message" sends `text`; "leave_chat" leaves a group after the messages before it.
     action: Mapped[str] = mapped_column(String(20), default="message")
+    # Reminders: sent after anything answering someone (see queue_message).
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     text: Mapped[str | None] = mapped_column(Text)
     reply_markup: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(12), default="pending")

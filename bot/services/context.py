@@ -55,11 +55,17 @@ def queue_message(
     reply_markup: dict[str, Any] | None = None,
     participant_id: int | None = None,
     action: str = "message",
+    bulk: bool = False,
 ) -> OutboxMessage:
-    """Add a message (or another chat action) to the outbox in the caller's transaction."""
+    """Add a message (or another chat action) to the outbox in the caller's transaction.
+
+    `bulk` (reminders) go after every message that answers someone, so nobody waits behind
+    a big fan-out for the reply to what he just did.
+    """
     message = OutboxMessage(
         chat_id=chat_id,
         action=action,
+        bulk=bulk,
         text=text,
         reply_markup=reply_markup,
         participant_id=participant_id,

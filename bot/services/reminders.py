@@ -124,6 +124,7 @@ async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datet
             text,
             reply_markup=cant_attend_button(t, scheduled.id),
             participant_id=participant.id,
+            bulk=True,
         )
         _audit(session, participant, "reminder.session", session=scheduled.number, kind=kind)
     return len(claimed)
@@ -180,7 +181,12 @@ async def _catch_ups(ctx: ServiceContext, session: AsyncSession, now: datetime) 
         )
         contact = messages.catch_up_reminder_contact(t, om_contact(participant))
         queue_message(
-            session, now, chat_id, f"{reminder}\n\n{contact}", participant_id=participant.id
+            session,
+            now,
+            chat_id,
+            f"{reminder}\n\n{contact}",
+            participant_id=participant.id,
+            bulk=True,
         )
         _audit(session, participant, "reminder.catch_up", booking=booking.id, kind=kind)
         queued += 1
@@ -221,7 +227,7 @@ async def _sick_notes(ctx: ServiceContext, session: AsyncSession, now: datetime)
             if kind is SickNoteReminder.EARLY
             else messages.sick_note_reminder_last_day(t, starts_at)
         )
-        queue_message(session, now, chat_id, text, participant_id=report.participant_id)
+        queue_message(session, now, chat_id, text, participant_id=report.participant_id, bulk=True)
         _audit(session, report.participant, "reminder.sick_note", absence=report.id, kind=kind)
         queued += 1
     return queued

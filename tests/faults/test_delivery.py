@@ -221,3 +221,31 @@ async def test_several_senders_send_each_message_once_and_in_order(
         f"three senders, one {core.engine.dialect.name} database: 1,500 messages sent once "
         f"each, in order, shared {shares}, in {seconds:.1f} s"
     )
+
+
+async def test_an_answer_does_not_wait_behind_a_reminder_fan_out(
+    core: Core, sandbox: BotApiSandbox, figures: list[str]
+) -> None:
+    """At Telegram's 30 a second, 150 reminders take five seconds: a reply to someone who
+    has just pressed a button goes ahead of those still waiting."""
+    chats = people(sandbox, 150)
+    someone = sandbox.user(499_998, "Someone").chat_id
+    async with running_senders(core, 1, lambda: Pacer(30)):
+        now = system_clock()
+        async with core.services.uow() as session:
+            for chat in chats:
+                queue_message(session, now, chat, f"{chat}:reminder", bulk=True)
+            await session.commit()
+        await sandbox.wait_until(lambda: len(sandbox.calls_to("sendMessage")) >= 10)
+        async with core.services.uow() as session:
+            queue_message(session, system_clock(), someone, "Your answer")
+            await session.commit()
+        await wait_until_sent(core, timeout=60)
+    order = [call.params["chat_id"] for call in sandbox.calls_to("sendMessage") if call.ok]
+    position = order.index(someone)
+    # Queued after the 10th send: it waits only for the few already taken (a quarter second).
+    assert position < 10 + 8 + 3, f"the answer went out as send {position + 1} of {len(order)}"
+    figures.append(
+        f"priority: during a fan-out of 150 reminders at 30/s, an answer queued after the "
+        f"10th went out as send {position + 1}"
+    )

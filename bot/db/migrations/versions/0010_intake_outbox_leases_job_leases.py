@@ -55,9 +55,12 @@ def upgrade() -> None:
     op.drop_table("processed_updates")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("bulk", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch_op.create_index(
             "ix_outbox_pending",
-            ["id"],
+            ["bulk", "id"],
             unique=False,
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
@@ -74,6 +77,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         )
+        batch_op.drop_column("bulk")
         batch_op.drop_column("lease_until")
 
     op.create_table(
