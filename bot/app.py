@@ -161,31 +161,26 @@ async def running_web(core: Core) -> AsyncIterator[str]:
     from handlers.web.app import make_web_app
 
     settings = core.settings
-    host, port = settings.web_host_port()
     app = make_web_app(
         core.services,
         public_https=settings.web_base_url.startswith("https://"),
         trusted_proxies=settings.web_trusted_proxies,
     )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as error:
-        await runner.cleanup()
-        raise ConfigError(
-            f"The dashboard cannot listen on {settings.web_listen} ({error.strerror}). Set "
-            "COMPANION_WEB_LISTEN to a free address:port, or run with --no-web."
-        ) from None
     stop = asyncio.Event()
-    # Housekeeping also runs when the dashboard is served alone (`companion web`).
-    housekeeping = asyncio.create_task(_housekeeping(core, stop), name="housekeeping")
-    try:
-        yield settings.web_base_url
-    finally:
-        stop.set()
-        await housekeeping
-        await runner.cleanup()
+    served = _serving(
+        app,
+        settings.web_listen,
+        "The dashboard cannot listen on {listen} ({reason}). Set COMPANION_WEB_LISTEN to a "
+        "free address:port, or run with --no-web.",
+    )
+    async with served:
+        # Housekeeping also runs when the dashboard is served alone (`companion web`).
+        housekeeping = asyncio.create_task(_housekeeping(core, stop), name="housekeeping")
+        try:
+            yield settings.web_base_url
+        finally:
+            stop.set()
+            await housekeeping
 
 
 async def _housekeeping(core: Core, stop: asyncio.Event, every: float = 600.0) -> None:
@@ -254,7 +249,12 @@ async def running_bot(
         await _announce_commands(core, application)
         if settings.ops_listen:
             await servers.enter_async_context(
-                _serving(ops_app(services, figures), settings.ops_listen, "COMPANION_OPS_LISTEN")
+                _serving(
+                    ops_app(services, figures),
+                    settings.ops_listen,
+                    "Monitoring cannot listen on {listen} ({reason}). Set COMPANION_OPS_LISTEN "
+                    "to a free address:port.",
+                )
             )
         if webhook_url is None:
             assert application.updater is not None  # noqa: S101 - built with an updater above
@@ -267,7 +267,14 @@ async def running_bot(
             secret = settings.webhook_secret or secrets.token_urlsafe(32)
             app = webhook_app(application, intake, secret, webhook_path(webhook_url))
             add_health_routes(app, services, figures)
-            await servers.enter_async_context(_serving(app, f"{listen}:{port}", "--listen/--port"))
+            await servers.enter_async_context(
+                _serving(
+                    app,
+                    f"{listen}:{port}",
+                    "The webhook cannot listen on {listen} ({reason}). Choose another "
+                    "--listen or --port.",
+                )
+            )
             await application.bot.set_webhook(
                 webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
@@ -297,17 +304,17 @@ async def running_bot(
 
 
 @contextlib.asynccontextmanager
-async def _serving(app: web.Application, listen: str, variable: str) -> AsyncIterator[None]:
-    host, port = host_port(listen, variable)
+async def _serving(app: web.Application, listen: str, refusal: str) -> AsyncIterator[None]:
+    """Serve `app` on `listen` until the block exits; `refusal` (with {listen} and
+    {reason}) says what to do when the address is taken."""
+    host, port = host_port(listen, "the listen address")
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as error:
         await runner.cleanup()
-        raise ConfigError(
-            f"Cannot listen on {listen} ({error.strerror}); check {variable}."
-        ) from None
+        raise ConfigError(refusal.format(listen=listen, reason=error.strerror)) from None
     try:
         yield
     finally:

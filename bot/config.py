@@ -274,8 +274,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         send_pacing=_switch(env, "COMPANION_SEND_PACING", default=True),
         send_rate=_whole_number(env, "COMPANION_SEND_RATE", default=30),
-        ops_listen=env.get("COMPANION_OPS_LISTEN") or None,
+        ops_listen=_listen_address(env, "COMPANION_OPS_LISTEN"),
     )
+
+
+def _listen_address(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name) or None
+    if value is not None:
+        host_port(value, name)  # refuse a malformed address now, not when it is needed
+    return value
 
 
 def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
