@@ -165,10 +165,11 @@ class OutboxSender:
         self._pacer = pacer or Pacer(30)
         # With several bot processes, one sends at a time: Telegram's limits are per bot.
         self._lease = lease
-        # Sends taken at once: unpaced, enough to keep the Bot API busy; paced, a quarter of
-        # a second's worth, so an answer queued now waits behind little.
+        # Sends taken at once: paced, a quarter of a second's worth, so an answer queued now
+        # waits behind little; unpaced, enough to keep the Bot API busy. Few either way, as
+        # after a crash each one taken may go twice (see _take_over_leases).
         self._max_in_flight = in_flight or (
-            max(4, self._pacer.per_second // 4) if self._pacer.per_second else 64
+            max(4, self._pacer.per_second // 4) if self._pacer.per_second else 16
         )
         self._idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
