@@ -24,6 +24,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.attachments import AttachmentFetcher
 from bot.config import ConfigError, Profile, Settings, host_port, load_profile
+from bot.db.claims import upsert
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.http import AiohttpRequest
@@ -125,7 +126,8 @@ async def _announce_commands(
     """Learn our username (for enrolment links) and publish the command menu."""
     me = await application.bot.get_me()
     async with core.services.uow() as session:
-        await session.merge(AppState(key=admin.BOT_USERNAME_KEY, value=me.username))
+        # Several processes may start at once (scale-out), so not a select-then-insert.
+        await upsert(session, AppState, ["key"], key=admin.BOT_USERNAME_KEY, value=me.username)
         await session.commit()
     # The default menu in English, and one per language Telegram can name (a two-letter
     # code: Sorani has none, so its readers see the default).

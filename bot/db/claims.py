@@ -24,3 +24,16 @@ async def insert_once(
         insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def upsert(
+    session: AsyncSession, model: type[Base], unique: list[str], **values: Any
+) -> None:
+    """Insert a row, or update the one with the same `unique` columns: one statement, so
+    processes starting together cannot both insert (as a select-then-insert merge can)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    changes = {name: value for name, value in values.items() if name not in unique}
+    await session.execute(
+        insert(model).values(**values).on_conflict_do_update(index_elements=unique, set_=changes)
+    )

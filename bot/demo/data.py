@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Profile
+from bot.db.claims import upsert
 from bot.db.models import AppState, Participant, Staff, TelegramLink
 from bot.domain.absence import REPORT_LOOKBACK
 from bot.domain.absence import self_certificate_due as sick_note_due
@@ -345,7 +346,7 @@ async def mark_ready(ctx: ServiceContext) -> None:
 
 async def _set_state(ctx: ServiceContext, key: str, value: str) -> None:
     async with ctx.uow() as session:
-        await session.merge(AppState(key=key, value=value))
+        await upsert(session, AppState, ["key"], key=key, value=value)
         await session.commit()
 
 

@@ -49,6 +49,12 @@ class BotProcess:
             )
         self.starts += 1
 
+    def check_alive(self) -> None:
+        """Fail with the end of its log if the process has exited."""
+        if self.process is not None and self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"the bot exited ({self.process.returncode}):\n{tail}")
+
     def kill(self) -> None:
         """SIGKILL: no handler runs, nothing is flushed or released."""
         if self.process is not None:

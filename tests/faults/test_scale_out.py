@@ -125,11 +125,16 @@ async def seed(url: str, profile: Profile, tmp_path: Path, sandbox: BotApiSandbo
     return chats
 
 
-async def wait_ready(urls: list[str], timeout: float = 60) -> None:  # noqa: ASYNC109
+async def wait_ready(
+    processes: list[BotProcess],
+    urls: list[str],
+    timeout: float = 60,  # noqa: ASYNC109
+) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as client:
-        for url in urls:
+        for process, url in zip(processes, urls, strict=True):
             while True:
+                process.check_alive()
                 try:
                     async with client.get(url + "/readyz") as answer:
                         if answer.status == 200:
@@ -171,7 +176,7 @@ async def test_three_processes_one_postgresql_restarted_mid_run(
     try:
         for process in processes:
             process.start()
-        await wait_ready(backends)
+        await wait_ready(processes, backends)
         # Meanwhile, 300 of them ask for their progress, through the load balancer.
         askers = random.Random(3).sample(chats, 300)
         for chat in askers:
