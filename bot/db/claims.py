@@ -26,6 +26,22 @@ async def insert_once(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def insert_new(
+    session: AsyncSession, model: type[Base], unique: list[str], rows: list[dict[str, Any]]
+) -> set[tuple[Any, ...]]:
+    """`insert_once` for many rows in one statement; returns the `unique` values of the rows
+    this call inserted (those already there, by anyone, are left out)."""
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [getattr(model, name) for name in unique]
+    result = await session.execute(
+        insert(model).values(rows).on_conflict_do_nothing(index_elements=unique).returning(*columns)
+    )
+    return {tuple(row) for row in result.all()}
+
+
 async def upsert(
     session: AsyncSession, model: type[Base], unique: list[str], **values: Any
 ) -> None:

@@ -2,11 +2,14 @@
 
 Each reminder is claimed in `sent_reminders` (a unique key per participant) in the same
 transaction as its outbox row, so a restart, a second run or a second process never sends
-it twice.
+it twice. Group-session reminders (a whole area's cohorts may be due at once) are written a
+few hundred to a transaction: the sender starts on the first while the rest are written,
+and nobody's reply waits behind one long transaction holding SQLite's write lock.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -15,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import messages
-from bot.db.claims import insert_once
+from bot.db.claims import insert_new, insert_once
 from bot.db.models import (
     AbsenceReport,
     Attachment,
@@ -36,24 +39,34 @@ from bot.domain.reminders import (
 from bot.services.absence import cant_attend_button
 from bot.services.context import ServiceContext, audit, queue_message
 from bot.services.notices import participant_translator
-from bot.services.progress import load_summary
+from bot.services.progress import load_summaries
 from bot.services.turns import om_contact
 
 # Far enough ahead to include "the evening before" for any session time.
 LOOKAHEAD = timedelta(days=2)
 
 
+# Reminders written per transaction: about a tenth of a second of work each.
+CHUNK = 250
+
+
 async def queue_due_reminders(ctx: ServiceContext) -> int:
     """Queue every reminder due now; returns how many were queued."""
     now = ctx.now()
     async with ctx.uow() as session:
-        queued = await _group_sessions(ctx, session, now)
-        queued += await _catch_ups(ctx, session, now)
-        queued += await _sick_notes(ctx, session, now)
-        await session.commit()
-    if queued:
+        due = await _due_group_sessions(ctx, session, now)
+    queued = 0
+    for start in range(0, len(due), CHUNK):
+        async with ctx.uow() as session:
+            queued += await _queue_group_sessions(ctx, session, now, due[start : start + CHUNK])
+            await session.commit()
         ctx.on_outbox_written()
-    return queued
+    async with ctx.uow() as session:
+        others = await _catch_ups(ctx, session, now) + await _sick_notes(ctx, session, now)
+        await session.commit()
+    if others:
+        ctx.on_outbox_written()
+    return queued + others
 
 
 def _wanted(participant: Participant) -> frozenset[SessionReminder]:
@@ -68,7 +81,21 @@ def _wanted_flags(evening: bool, before: bool) -> frozenset[SessionReminder]:
 _ACTIVE_LINK = (TelegramLink.participant_id == Participant.id) & TelegramLink.unlinked_at.is_(None)
 
 
-async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datetime) -> int:
+@dataclass(frozen=True)
+class _DueReminder:
+    session_id: int
+    participant_id: int
+    chat_id: int
+    kind: SessionReminder
+
+    @property
+    def key(self) -> str:
+        return f"session:{self.session_id}:{self.kind}"
+
+
+async def _due_group_sessions(
+    ctx: ServiceContext, session: AsyncSession, now: datetime
+) -> list[_DueReminder]:
     # Every man whose cohort meets in the next two days is looked at on every pass, so only
     # plain columns are read for them: whole records (and their Offender Managers) are
     # loaded only for the reminders due now, which keeps a pass over a big area light.
@@ -92,41 +119,56 @@ async def _group_sessions(ctx: ServiceContext, session: AsyncSession, now: datet
                 AbsenceReport.status != AbsenceStatus.WITHDRAWN,
             )
         )
+        .order_by(ScheduledSession.starts_at, Participant.id)
     )
     zone, policy = ctx.profile.zone, ctx.profile.reminder_policy
-    claimed: list[tuple[int, int, int, SessionReminder]] = []
+    due = []
     for session_id, starts_at, participant_id, evening, before, chat_id in rows.all():
         kind = due_session_reminder(starts_at, now, zone, policy, _wanted_flags(evening, before))
-        if kind is not None and await _claim(
-            session, participant_id, f"session:{session_id}:{kind}", now
-        ):
-            claimed.append((session_id, participant_id, chat_id, kind))
-    people = await _by_id(session, Participant, {p for _, p, _, _ in claimed})
-    meetings = await _by_id(session, ScheduledSession, {s for s, _, _, _ in claimed})
-    for session_id, participant_id, chat_id, kind in claimed:
-        scheduled, participant = meetings[session_id], people[participant_id]
+        if kind is not None:
+            due.append(_DueReminder(session_id, participant_id, chat_id, kind))
+    return due
+
+
+async def _queue_group_sessions(
+    ctx: ServiceContext, session: AsyncSession, now: datetime, due: list[_DueReminder]
+) -> int:
+    """Claim and write these reminders (a chunk of the pass); returns how many were new."""
+    claimed_keys = await insert_new(
+        session,
+        SentReminder,
+        ["participant_id", "key"],
+        [{"participant_id": r.participant_id, "key": r.key, "queued_at": now} for r in due],
+    )
+    claimed = [r for r in due if (r.participant_id, r.key) in claimed_keys]
+    people = await _by_id(session, Participant, {r.participant_id for r in claimed})
+    meetings = await _by_id(session, ScheduledSession, {r.session_id for r in claimed})
+    summaries = await load_summaries(session, ctx.profile.rules, list(people))
+    for reminder in claimed:
+        scheduled, participant = meetings[reminder.session_id], people[reminder.participant_id]
         t = participant_translator(ctx, participant)
         text = messages.session_reminder(
             t,
-            scheduled.starts_at.astimezone(zone),
+            scheduled.starts_at.astimezone(ctx.profile.zone),
             scheduled.venue,
-            evening=kind is SessionReminder.EVENING,
+            evening=reminder.kind is SessionReminder.EVENING,
             catch_up=False,
         )
-        summary = await load_summary(session, ctx.profile.rules, participant.id)
-        if not summary.may_attend_next_session:
+        if not summaries[participant.id].may_attend_next_session:
             # A catch-up to do first (or too many missed): he must not just turn up.
             text += "\n\n" + messages.catch_up_first(t, om_contact(participant))
         queue_message(
             session,
             now,
-            chat_id,
+            reminder.chat_id,
             text,
             reply_markup=cant_attend_button(t, scheduled.id),
             participant_id=participant.id,
             bulk=True,
         )
-        _audit(session, participant, "reminder.session", session=scheduled.number, kind=kind)
+        _audit(
+            session, participant, "reminder.session", session=scheduled.number, kind=reminder.kind
+        )
     return len(claimed)
 
 

@@ -15,7 +15,7 @@ from bot.config import Profile
 from bot.db.models import Attachment, AuditEntry, OutboxMessage
 from bot.domain.attendance import Outcome
 from bot.sandbox.server import SandboxUser, SentMessage
-from bot.services import absence_review, admin
+from bot.services import absence_review, admin, reminders
 from bot.services.reminders import queue_due_reminders
 from tests.conftest import FakeClock
 from tests.telegram.conftest import ACTOR, Harness, button_data, button_labels, running_harness
@@ -80,15 +80,19 @@ async def test_the_evening_before_and_two_hours_before(harness: Harness) -> None
 
 
 async def test_two_schedulers_at_once_send_each_reminder_once(
-    harness: Harness, database_url: str, tmp_path: Path
+    harness: Harness, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    users = [harness.sandbox.user(8010 + n, f"Sam{n}") for n in range(3)]
-    for user in users:
-        await harness.enrol(user)
+    # Written two to a transaction, so the schedulers' chunks interleave.
+    monkeypatch.setattr(reminders, "CHUNK", 2)
+    users = [harness.sandbox.user(8010 + n, f"Sam{n}") for n in range(7)]
+    references = [await harness.enrol(user) for user in users]
+    # One man in the middle missed a session: only his reminder says to call first.
+    harness.clock.now = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    await admin.record_attendance(harness.core.services, ACTOR, references[3], 1, Outcome.ABSENT)
     # A second process: its own engine and services on the same database.
     other = build_core(harness.core.settings, harness.core.profile)
     other.services.clock = harness.clock
-    harness.clock.now = EVENING_BEFORE
+    harness.clock.now = EVENING_BEFORE + timedelta(days=7)
     try:
         counts = await asyncio.gather(
             queue_due_reminders(harness.core.services),
@@ -97,14 +101,18 @@ async def test_two_schedulers_at_once_send_each_reminder_once(
         )
     finally:
         await other.close()
-    assert sum(counts) == 3
+    assert sum(counts) == len(users)
     async with harness.core.services.uow() as session:
-        queued = await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.text.like("Reminder:%"))
-        )
-    assert queued == 3
+        queued = (
+            await session.execute(
+                select(OutboxMessage.chat_id, OutboxMessage.text).where(
+                    OutboxMessage.text.like("Reminder:%")
+                )
+            )
+        ).all()
+    assert sorted(chat for chat, _ in queued) == sorted(user.chat_id for user in users)
+    call_first = [chat for chat, text in queued if "call your Offender Manager" in text]
+    assert call_first == [users[3].chat_id]
 
 
 async def test_no_reminder_for_a_session_he_reported(harness: Harness) -> None:
