@@ -531,6 +531,13 @@ _OPEN: dict[str, Any] = {
     "sqlite_where": text("task IS NOT NULL"),
     "postgresql_where": text("task IS NOT NULL"),
 }
+_CLOSED: dict[str, Any] = {
+    "sqlite_where": text("task IS NULL"),
+    "postgresql_where": text("task IS NULL"),
+}
+# What the queue's counts and filters test besides the kind, the task and the due date.
+_TESTED = ("deadline", "about_staff_id", "assignee_id", "stage")
+_PERSONAL = ("kind", "task", "due", "id", "deadline")
 
 
 class QueueItem(Base):
@@ -542,13 +549,30 @@ class QueueItem(Base):
 
     __tablename__ = "queue_items"
     __table_args__ = (
-        # Open items only (closed ones are history, rarely listed), each in due order so a
-        # page is a walk along an index: everything; one person's caseload; what is
-        # assigned to someone; a kind at a stage (a Senior Probation Officer's stage 1).
-        Index("ix_queue_items_open", "due", "id", **_OPEN),
-        Index("ix_queue_items_participant", "participant_id", "due", "id", **_OPEN),
-        Index("ix_queue_items_assignee", "assignee_id", "due", "id", **_OPEN),
+        # A page is a walk along an index in due order, and a count is read from an index
+        # alone: the columns after "due, id" are what pages and counts test, so rows are
+        # not read only to be turned down (a count tests one kind at a time). Open items:
+        # everything; each kind; a kind at a stage (a Senior Probation Officer's stage 1).
+        # Closed items apart (history, rarely listed): everything; each kind.
+        Index("ix_queue_items_open", "due", "id", "deadline", "about_staff_id", **_OPEN),
+        Index("ix_queue_items_kind", "kind", "due", "id", *_TESTED, "task", **_OPEN),
         Index("ix_queue_items_stage", "kind", "stage", "due", "id", **_OPEN),
+        Index("ix_queue_items_closed", "due", "id", **_CLOSED),
+        Index("ix_queue_items_closed_kind", "kind", "due", "id", *_TESTED, **_CLOSED),
+        # One person's caseload and what is assigned to someone, open or closed: a
+        # person's share is small, so it is read whole and sorted. The task comes before
+        # the due date so that SQLite, which has no statistics, prefers these to the kind
+        # indexes above (which walk everyone's items) for a person's next page.
+        Index("ix_queue_items_participant", "participant_id", *_PERSONAL),
+        # Most items are with nobody: only those with someone, or "with nobody" would
+        # look like a good use of this index.
+        Index(
+            "ix_queue_items_assignee",
+            "assignee_id",
+            *_PERSONAL,
+            sqlite_where=text("assignee_id IS NOT NULL"),
+            postgresql_where=text("assignee_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

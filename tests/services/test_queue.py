@@ -195,6 +195,37 @@ async def test_assigning_an_absence_lets_the_colleague_see_and_decide_it(
         assert audit.details == {"assignee": f"staff:{ids[OM2]}"}
 
 
+async def test_an_offender_managers_counts_agree_with_her_rows(services: ServiceContext) -> None:
+    """Counts add up the parts of what she sees (her caseload; absences assigned to her from
+    elsewhere), so an item in both must be counted once."""
+    ids = await _people(services)
+    sams = await _absences(services, ids["Sam"], 3)
+    toms = await _absences(services, ids["Tom"], 2)
+    await queue.assign(services, OM1, Kind.ABSENCE, str(sams[0]), ids[OM1])  # hers twice over
+    await queue.assign(services, OM2, Kind.ABSENCE, str(toms[0]), ids[OM1])  # from elsewhere
+    await absence_review.decide_absence(
+        services, "staff:x", sams[1], absence_review.Decision.ACCEPTABLE, "", viewer_email=OM1
+    )
+    for filters in (
+        queue.Filters(),
+        queue.Filters(kind=Kind.ABSENCE),
+        queue.Filters(status=queue.CLOSED),
+        queue.Filters(assignee=queue.Assignee.ME),
+        queue.Filters(assignee=queue.Assignee.NOBODY),
+        queue.Filters(overdue=True),
+    ):
+        page = await queue.list_queue(services, OM1, filters)
+        assert page.counts.matching == len(page.rows), filters
+        assert page.counts.overdue == sum(r.overdue for r in page.rows), filters
+    everything = await queue.list_queue(services, OM1)
+    assert sorted(r.reference for r in everything.rows) == sorted(
+        f"#{n}" for n in (sams[0], sams[2], toms[0])
+    )
+    assert everything.counts.by_kind == {Kind.ABSENCE: 3, Kind.COMPLAINT: 0, Kind.FORMAT: 0}
+    closed = await queue.list_queue(services, OM1, queue.Filters(status=queue.CLOSED))
+    assert [r.reference for r in closed.rows] == [f"#{sams[1]}"]
+
+
 async def test_a_concern_for_offender_managers_is_handed_on_never_dropped(
     services: ServiceContext,
 ) -> None:
