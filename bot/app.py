@@ -29,7 +29,7 @@ from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.http import AiohttpRequest
 from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
-from bot.intake import Intake, IntakeApplication, StoringUpdatesRequest
+from bot.intake import ChatOrderedProcessor, Intake, IntakeApplication, StoringUpdatesRequest
 from bot.leases import Lease
 from bot.loops import wait_for_any
 from bot.ops import ProcessFigures, add_health_routes, ops_app
@@ -106,6 +106,7 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .request(AiohttpRequest())
         .context_types(ContextTypes(context=CompanionContext))
+        .concurrent_updates(ChatOrderedProcessor(core.settings.concurrent_updates))
     )
     if with_updater:
         # Each batch of updates is stored before the next poll acknowledges it.

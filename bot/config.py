@@ -226,6 +226,9 @@ class Settings:
     # the bot's own capacity (benchmarks).
     send_pacing: bool = True
     send_rate: int = 30
+    # Updates from different people handled at once (each person's still one at a time, in
+    # order): while one waits on the database, another's can run.
+    concurrent_updates: int = 8
     # Health, readiness and Prometheus metrics for monitoring (internal; not via nginx).
     ops_listen: str | None = None
 
@@ -274,6 +277,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         send_pacing=_switch(env, "COMPANION_SEND_PACING", default=True),
         send_rate=_whole_number(env, "COMPANION_SEND_RATE", default=30),
+        concurrent_updates=_whole_number(env, "COMPANION_CONCURRENT_UPDATES", default=8),
         ops_listen=_listen_address(env, "COMPANION_OPS_LISTEN"),
     )
 

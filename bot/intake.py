@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.error import NetworkError
-from telegram.ext import Application
+from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.db import intake as table
 from bot.http import AiohttpRequest
@@ -160,3 +161,44 @@ class IntakeApplication(Application):
         if isinstance(update, Update):
             self._failures[update.update_id] = error
         return await super().process_error(update, error, *args, **kwargs)
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Handles updates from different chats at once, and each chat's one at a time, in the
+    order they came: while one man's update waits on the database, another's can run, but
+    his button press is never handled before the message it answers."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._last: dict[int | None, asyncio.Future[None]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = _chat_of(update)
+        # PTB calls this in arrival order (its semaphore is first come, first served), and
+        # nothing above awaits, so each update is chained behind the one before it.
+        before = self._last.get(chat)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._last[chat] = done
+        try:
+            if before is not None:
+                await asyncio.wait({before})  # not `await before`: a cancel must not spread
+            await coroutine
+        finally:
+            done.set_result(None)
+            if self._last.get(chat) is done:
+                del self._last[chat]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _chat_of(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+    return None

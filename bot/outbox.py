@@ -42,6 +42,8 @@ STANDBY_POLL_SECONDS = 2.0
 RECORD_ATTEMPTS = 16
 # How often, while sending, the sender looks for more.
 CLAIM_INTERVAL_SECONDS = 0.05
+# How far behind its schedule the pacer may catch up (see Pacer.wait_turn).
+CATCH_UP_SECONDS = 0.25
 
 
 def reply_markup_from_json(
@@ -93,8 +95,13 @@ class Pacer:
         if not self._spacing:
             return
         now = self._clock()
-        slot = max(now, self._next_slot, self._chat_free_at.get(chat_id, 0.0))
-        self._next_slot = slot + self._spacing
+        # A caller late for the schedule (the process was busy) takes a slot that is already
+        # past, up to a quarter of a second's worth, rather than pushing every later slot
+        # back: that is what kept fan-outs at 92% of the rate. The check below still holds
+        # every second at Telegram's end within the limit.
+        overall = max(self._next_slot, now - CATCH_UP_SECONDS)
+        self._next_slot = overall + self._spacing
+        slot = max(now, overall, self._chat_free_at.get(chat_id, 0.0))
         self._chat_free_at[chat_id] = slot + self._chat_interval
         if len(self._chat_free_at) > 10_000:
             self._forget_before(now)

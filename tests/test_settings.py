@@ -16,6 +16,7 @@ def settings_from(tmp_path: Path, **values: str) -> object:
 def test_defaults_keep_telegrams_limits(tmp_path: Path) -> None:
     settings = load_settings({"COMPANION_DATA_DIR": str(tmp_path)})
     assert (settings.send_pacing, settings.send_rate, settings.ops_listen) == (True, 30, None)
+    assert settings.concurrent_updates == 8
 
 
 def test_values_are_read(tmp_path: Path) -> None:
@@ -25,8 +26,10 @@ def test_values_are_read(tmp_path: Path) -> None:
             "COMPANION_SEND_PACING": "off",
             "COMPANION_SEND_RATE": "100",
             "COMPANION_OPS_LISTEN": "127.0.0.1:9101",
+            "COMPANION_CONCURRENT_UPDATES": "1",
         }
     )
+    assert settings.concurrent_updates == 1
     assert (settings.send_pacing, settings.send_rate, settings.ops_listen) == (
         False,
         100,
@@ -40,6 +43,7 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("COMPANION_SEND_PACING", "sometimes", "must be on or off"),
         ("COMPANION_SEND_RATE", "0", "whole number above 0"),
         ("COMPANION_SEND_RATE", "fast", "whole number above 0"),
+        ("COMPANION_CONCURRENT_UPDATES", "-2", "whole number above 0"),
         ("COMPANION_OPS_LISTEN", "9101", "must look like 127.0.0.1:8080"),
     ],
 )
