@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -74,6 +75,16 @@ def profile() -> Profile:
 def clock() -> FakeClock:
     # A Tuesday morning, before the test cohort's first session.
     return FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The command line with no COMPANION_ settings but a data directory of the test's own."""
+    for name in list(os.environ):
+        if name.startswith("COMPANION_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path / "var"))
+    yield CliRunner()
 
 
 def free_port() -> int:

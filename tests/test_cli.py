@@ -17,15 +17,6 @@ from click.testing import CliRunner, Result
 from bot.cli import main
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    for name in list(os.environ):
-        if name.startswith("COMPANION_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path / "var"))
-    yield CliRunner()
-
-
 def run(cli: CliRunner, *args: str) -> Result:
     return cli.invoke(main, list(args), catch_exceptions=False)
 

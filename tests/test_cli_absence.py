@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -44,15 +42,6 @@ LONDON = ZoneInfo("Europe/London")
 PROFILE = load_profile(EXAMPLE_PROFILE)
 # _setup's cohort: weekly on Thursdays at 18:00 from 3 December 2026.
 FIRST_SESSION = date(2026, 12, 3)
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    for name in list(os.environ):
-        if name.startswith("COMPANION_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path / "var"))
-    yield CliRunner()
 
 
 def fail(cli: CliRunner, *args: str) -> str:

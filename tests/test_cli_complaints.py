@@ -8,12 +8,9 @@ participant and staff the CLI created. The participant has not linked Telegram.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,15 +53,6 @@ STAFF = [
     (ADMIN, "Ada Fictional", "admin"),
 ]
 QUEUES = [r.value for r in Role]
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    for name in list(os.environ):
-        if name.startswith("COMPANION_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path / "var"))
-    yield CliRunner()
 
 
 @dataclass(frozen=True)
