@@ -8,6 +8,7 @@ that talks to the Bot API for them.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -21,7 +22,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
-from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.db.models import OutboxMessage
@@ -44,18 +45,6 @@ RECORD_ATTEMPTS = 16
 CLAIM_INTERVAL_SECONDS = 0.05
 # How far behind its schedule the pacer may catch up (see Pacer.wait_turn).
 CATCH_UP_SECONDS = 0.25
-
-
-def reply_markup_from_json(
-    data: dict[str, Any] | None,
-) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
-    if data is None:
-        return None
-    if "inline_keyboard" in data:
-        return InlineKeyboardMarkup.de_json(data, None)
-    if "keyboard" in data:
-        return ReplyKeyboardMarkup.de_json(data, None)
-    return ReplyKeyboardRemove.de_json(data, None)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -378,11 +367,11 @@ class OutboxSender:
         if row.action == "leave_chat":
             await self._bot.leave_chat(row.chat_id)
             return None
+        # The keyboard goes as stored, already in the Bot API's JSON: building PTB objects
+        # only to turn them back into JSON cost a tenth of the sender's time.
+        extra = {"reply_markup": json.dumps(row.reply_markup)} if row.reply_markup else None
         message = await self._bot.send_message(
-            row.chat_id,
-            row.text or "",
-            reply_markup=reply_markup_from_json(row.reply_markup),
-            protect_content=True,
+            row.chat_id, row.text or "", protect_content=True, api_kwargs=extra
         )
         return message.message_id
 
@@ -448,10 +437,12 @@ class OutboxSender:
         for attempt in range(RECORD_ATTEMPTS):
             try:
                 async with self._sessions() as session:
+                    # One statement for each kind of outcome (sent, failed, rescheduled).
+                    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
                     for row_id, values, _ in batch:
-                        await session.execute(
-                            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-                        )
+                        by_columns.setdefault(tuple(values), []).append({"id": row_id, **values})
+                    for rows in by_columns.values():
+                        await session.execute(update(OutboxMessage), rows)
                     await session.commit()
                 return
             except (DBAPIError, OSError):

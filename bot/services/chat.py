@@ -70,9 +70,6 @@ class ChatService:
     async def _handle(self, inbound: Inbound, body: TurnBody) -> bool:
         """Run `body` once per update id; False when the update was handled before."""
         async with self._ctx.uow() as session:
-            if not await self._claim(session, inbound.update_id):
-                self._ctx.handled_updates.add(inbound.update_id)
-                return False
             participant, conversations = await _linked_participant(session, inbound.user_id)
             t = self._ctx.catalogs.translator(
                 participant.language if participant else None, inbound.language_code
@@ -81,6 +78,13 @@ class ChatService:
             if participant is not None:
                 turn.conversations = conversations
             await body(turn)
+            # Claimed last, not first: on SQLite a transaction's first write takes the
+            # database's one write lock until the commit, so the reads above run while
+            # other men's updates write. The claim still commits with the effects, or not.
+            if not await self._claim(session, inbound.update_id):
+                await session.rollback()
+                self._ctx.handled_updates.add(inbound.update_id)
+                return False
             await session.commit()
         self._ctx.handled_updates.add(inbound.update_id)
         self._ctx.on_outbox_written()
