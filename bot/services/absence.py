@@ -25,7 +25,7 @@ from bot.domain.absence import (
 from bot.domain.absence import self_certificate_due as sick_note_due
 from bot.i18n import Translator
 from bot.services import conversations
-from bot.services.context import ServiceContext, audit
+from bot.services.context import ServiceContext
 from bot.services.notices import notify_staff
 from bot.services.turns import Turn, om_contact
 
@@ -218,11 +218,12 @@ async def _send(
     ctx: ServiceContext, turn: Turn, participant: Participant, conversation: Conversation
 ) -> None:
     """Store the report (once per session) and tell him what to do next."""
-    session = await turn.session.get_one(ScheduledSession, conversation.data["session_id"])
+    session, existing = await _session_and_report(
+        turn, participant, conversation.data["session_id"]
+    )
     reason = Reason(conversation.data["reason"])
     await conversations.end(turn, KIND)
     t, zone = turn.t, ctx.profile.zone
-    existing = await _existing_report(turn, participant, session.id)
     if existing is not None:
         _show_existing(ctx, turn, existing)
         return
@@ -235,22 +236,16 @@ async def _send(
         )
     report = AbsenceReport(
         participant_id=participant.id,
-        session_id=session.id,
+        session=session,
         reason=reason,
         details=conversation.data.get("details"),
         status=AbsenceStatus.REPORTED,
         reported_at=turn.now,
         self_certificate_due=due,
     )
+    # No audit entry: the report is its own record of what he did and when. The audit log
+    # is for what staff do, and for his settings, which keep no history of their own.
     turn.session.add(report)
-    await turn.session.flush()
-    audit(
-        turn.session,
-        f"participant:{participant.id}",
-        "absence.report",
-        f"absence:{report.id}",
-        reason=reason.value,
-    )
     notify_staff(ctx, turn.session, participant.offender_manager)
     turn.reply(messages.absence_sent(t, om_contact(participant)), messages.main_menu(t))
     if due is not None:
@@ -277,6 +272,26 @@ async def _slots_and_reports(
             set_committed_value(report, "session", scheduled)
             reported[scheduled.id] = report
     return slots, reported
+
+
+async def _session_and_report(
+    turn: Turn, participant: Participant, session_id: int
+) -> tuple[ScheduledSession, AbsenceReport | None]:
+    """The session, and his report for it if he already sent one: one query."""
+    session, report = (
+        await turn.session.execute(
+            select(ScheduledSession, AbsenceReport)
+            .outerjoin(
+                AbsenceReport,
+                (AbsenceReport.session_id == ScheduledSession.id)
+                & (AbsenceReport.participant_id == participant.id),
+            )
+            .where(ScheduledSession.id == session_id)
+        )
+    ).one()
+    if report is not None:
+        set_committed_value(report, "session", session)
+    return session, report
 
 
 async def _existing_report(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +30,7 @@ from bot.domain.errors import Conflict
 from bot.domain.roles import Role
 from bot.i18n import Translator
 from bot.services import conversations
-from bot.services.context import ServiceContext, audit
+from bot.services.context import ServiceContext
 from bot.services.incoming_files import IncomingFile, refusal
 from bot.services.notices import notify_staff
 from bot.services.turns import Turn
@@ -239,7 +239,6 @@ async def press_view(ctx: ServiceContext, turn: Turn, participant: Participant, 
             return False
         complaint.closed_at = turn.now
         add_entry(turn.session, complaint, "participant", "satisfied", None, turn.now)
-        _audit(turn, participant, "complaint.satisfied", complaint)
         turn.reply(messages.complaint_satisfied(t, complaint.reference), messages.main_menu(t))
     elif action == "unsat":
         chief = role_title(ctx, Role.CHIEF_OFFICER)
@@ -344,7 +343,6 @@ async def _escalate(
     complaint.acknowledged_at = complaint.answered_at = complaint.closed_at = None
     complaint.escalation_open_until = None
     add_entry(turn.session, complaint, "participant", "escalation", data["reason"], turn.now)
-    _audit(turn, participant, "complaint.escalate", complaint)
     await _notify_queue(ctx, turn.session, complaint)
     turn.reply(
         messages.complaint_escalated(t, complaint.reference, chief, due.reply_by),
@@ -432,7 +430,8 @@ async def _send(
     ctx: ServiceContext, turn: Turn, participant: Participant, data: dict[str, Any]
 ) -> None:
     t = turn.t
-    if await _open_count(turn.session, participant.id) >= rules.MAX_OPEN:
+    open_count, reference = await _open_count_and_reference(turn.session, participant.id)
+    if open_count >= rules.MAX_OPEN:
         turn.reply(
             messages.complaint_too_many_open(t, rules.MAX_OPEN, ctx.profile.area.telephone),
             messages.main_menu(t),
@@ -444,7 +443,7 @@ async def _send(
     today = _today(ctx, turn)
     due = rules.deadlines(today, 1, ctx.profile.working_calendar(), ctx.profile.complaint_rules)
     complaint = Complaint(
-        reference=await free_reference(turn.session, Complaint, "C"),
+        reference=reference,
         participant_id=participant.id,
         category=category,
         about=About(data["about"]),
@@ -458,6 +457,8 @@ async def _send(
         reply_due=due.reply_by,
     )
     complaint.participant = participant
+    # Before the complaint is added, so that its query does not start the writing.
+    await _notify_queue(ctx, turn.session, complaint)
     turn.session.add(complaint)
     await turn.session.flush()
     add_entry(turn.session, complaint, "participant", "description", data["words"], turn.now)
@@ -472,16 +473,6 @@ async def _send(
                 received_at=turn.now,
             )
         )
-    _audit(
-        turn,
-        participant,
-        "complaint.raise",
-        complaint,
-        category=category.value,
-        queue=routing.queue.value,
-        files=len(data.get("files", [])),
-    )
-    await _notify_queue(ctx, turn.session, complaint)
     handler = handler_title(ctx, complaint, 1)
     turn.reply(
         messages.complaint_received(t, complaint.reference, due.reply_by, handler),
@@ -556,15 +547,30 @@ async def _own_complaint(
     return complaint
 
 
-async def _open_count(session: AsyncSession, participant_id: int) -> int:
-    """Complaints still waiting for an answer (answered ones do not hold him back)."""
+def _open_count_query(participant_id: int) -> Select[int]:
+    """His complaints still waiting for an answer (answered ones do not hold him back)."""
     waiting = [status for status in Status if status.awaiting_reply]
-    count = await session.scalar(
+    return (
         select(func.count())
         .select_from(Complaint)
         .where(Complaint.participant_id == participant_id, Complaint.status.in_(waiting))
     )
-    return int(count or 0)
+
+
+async def _open_count(session: AsyncSession, participant_id: int) -> int:
+    return int(await session.scalar(_open_count_query(participant_id)) or 0)
+
+
+async def _open_count_and_reference(session: AsyncSession, participant_id: int) -> tuple[int, str]:
+    """How many of his complaints wait for an answer, and a reference for a new one: one
+    query (another only when the reference drawn is taken, which is rare)."""
+    reference = rules.new_reference("C")
+    open_count = _open_count_query(participant_id).scalar_subquery()
+    taken = exists().where(Complaint.reference == reference)
+    count, reference_taken = (await session.execute(select(open_count, taken))).one()
+    if reference_taken:
+        reference = await free_reference(session, Complaint, "C")
+    return int(count), reference
 
 
 async def free_reference(
@@ -600,18 +606,6 @@ def add_entry(
     if "entries" in complaint.__dict__:  # keep a loaded history in step
         complaint.entries.append(entry)
     return entry
-
-
-def _audit(
-    turn: Turn, participant: Participant, action: str, complaint: Complaint, /, **details: Any
-) -> None:
-    audit(
-        turn.session,
-        f"participant:{participant.id}",
-        action,
-        f"complaint:{complaint.id}",
-        **details,
-    )
 
 
 def _today(ctx: ServiceContext, turn: Turn) -> date:

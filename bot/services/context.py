@@ -84,7 +84,10 @@ def audit(
     /,
     **details: Any,
 ) -> None:
-    """Record a staff or admin action in the caller's transaction."""
+    """Record, in the caller's transaction, what a member of staff did, or a setting a
+    participant changed (his language, his reminders), which keeps no history of its own.
+    What he sends (a report, a complaint, its entries) is its own record and is not
+    audited."""
     session.add(AuditEntry(actor=actor, action=action, subject=subject, details=details or None))
 
 

@@ -107,14 +107,6 @@ async def _record(
         requested_at=turn.now,
     )
     turn.session.add(request)
-    await turn.session.flush()
-    audit(
-        turn.session,
-        f"participant:{participant.id}",
-        "format_request.make",
-        f"format_request:{request.id}",
-        format=kind,
-    )
     officers = await turn.session.scalars(
         select(Staff).where(Staff.role == Role.CONTRACTS_OFFICER, Staff.active.is_(True))
     )

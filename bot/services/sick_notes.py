@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from bot import messages
 from bot.db.models import AbsenceReport, Attachment, Participant
 from bot.domain.absence import AbsenceStatus, Reason
-from bot.services.context import ServiceContext, audit
+from bot.services.context import ServiceContext
 from bot.services.incoming_files import IncomingFile, refusal
 from bot.services.notices import notify_staff
 from bot.services.turns import Turn
@@ -39,16 +39,6 @@ async def receive(
         received_at=turn.now,
     )
     turn.session.add(attachment)
-    await turn.session.flush()
-    audit(
-        turn.session,
-        f"participant:{participant.id}",
-        "absence.attachment",
-        f"absence:{report.id}",
-        attachment=attachment.id,
-        mime_type=incoming.type,
-        size=incoming.size,
-    )
     starts_at = report.session.starts_at.astimezone(ctx.profile.zone)
     notify_staff(ctx, turn.session, participant.offender_manager)
     turn.reply(messages.sick_note_received(t, starts_at), messages.main_menu(t))
