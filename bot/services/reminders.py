@@ -46,8 +46,10 @@ from bot.services.turns import om_contact
 LOOKAHEAD = timedelta(days=2)
 
 
-# Reminders written per transaction: about a tenth of a second of work each.
-CHUNK = 250
+# Reminders written per transaction: a chunk holds SQLite's one write lock while it is
+# written, and an answer to someone waits for it. 250 kept one waiting just over a second
+# during a 10,000-reminder fan-out; 100 hold it less than half as long.
+CHUNK = 100
 
 
 async def queue_due_reminders(ctx: ServiceContext) -> int:
