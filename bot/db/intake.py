@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,16 +41,13 @@ async def store_updates(
     await session.execute(statement.on_conflict_do_nothing(index_elements=["update_id"]))
 
 
-async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Mark an update handled in the caller's transaction; False if it was handled before.
-
-    One statement that works whether or not the update was stored first (the CLI and the
-    tests hand updates straight to the services).
-    """
-    statement = (
-        _insert(session)(InboundUpdate)
+def _claim_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now: BindParameter[datetime] = bindparam("now")
+    return (
+        insert(InboundUpdate)
         .values(
-            update_id=update_id,
+            update_id=bindparam("update_id"),
             payload=None,
             received_at=now,
             processed_at=now,
@@ -63,8 +60,23 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
             where=InboundUpdate.processed_at.is_(None),
         )
     )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Every update runs the claim: built once per dialect, as building it each time cost more
+# than running it.
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Mark an update handled in the caller's transaction; False if it was handled before.
+
+    One statement that works whether or not the update was stored first (the CLI and the
+    tests hand updates straight to the services).
+    """
+    connection = await session.connection()  # Core: with parameters, the ORM would bulk insert
+    statement = _CLAIM[connection.dialect.name]
+    result = await connection.execute(statement, {"update_id": update_id, "now": now})
+    return bool(result.rowcount)
 
 
 async def mark_handled(session: AsyncSession, update_id: int, now: datetime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -475,20 +475,24 @@ async def _is_linked_staff(turn: Turn) -> bool:
     return staff_id is not None
 
 
+# Built once: every update from a participant starts with it.
+_LINKED_PARTICIPANT = (
+    select(Participant, Conversation)
+    .join(TelegramLink, TelegramLink.participant_id == Participant.id)
+    .outerjoin(Conversation, Conversation.telegram_user_id == TelegramLink.telegram_user_id)
+    .where(
+        TelegramLink.telegram_user_id == bindparam("user_id"), TelegramLink.unlinked_at.is_(None)
+    )
+    .options(joinedload(Participant.offender_manager))
+)
+
+
 async def _linked_participant(
     session: AsyncSession, user_id: int
 ) -> tuple[Participant | None, dict[str, Conversation]]:
     """The participant this Telegram account speaks for, with his Offender Manager and his
     conversations in progress: one query, however many steps the update then takes."""
-    rows = (
-        await session.execute(
-            select(Participant, Conversation)
-            .join(TelegramLink, TelegramLink.participant_id == Participant.id)
-            .outerjoin(Conversation, Conversation.telegram_user_id == TelegramLink.telegram_user_id)
-            .where(TelegramLink.telegram_user_id == user_id, TelegramLink.unlinked_at.is_(None))
-            .options(joinedload(Participant.offender_manager))
-        )
-    ).all()
+    rows = (await session.execute(_LINKED_PARTICIPANT, {"user_id": user_id})).all()
     if not rows:
         return None, {}
     return rows[0][0], {c.kind: c for _, c in rows if c is not None}
