@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import BindParameter, bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -131,6 +131,47 @@ class Claimed:
     text: str | None
     reply_markup: dict[str, Any] | None
     attempts: int
+
+
+def _claim_statement(dialect: str) -> Any:
+    now: BindParameter[datetime] = bindparam("now")
+    older = aliased(OutboxMessage)
+    candidates = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            ~exists().where(
+                older.chat_id == OutboxMessage.chat_id,
+                older.status == PENDING,
+                older.id < OutboxMessage.id,
+            ),
+        )
+        # Answers to what someone just did before reminders; each kind oldest first.
+        .order_by(OutboxMessage.bulk, OutboxMessage.id)
+        .limit(bindparam("limit"))
+    )
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(candidates.scalar_subquery()))
+        .values(lease_until=bindparam("lease_until"))
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.chat_id,
+            OutboxMessage.action,
+            OutboxMessage.text,
+            OutboxMessage.reply_markup,
+            OutboxMessage.attempts,
+        )
+    )
+
+
+# The sender claims after nearly every update it is woken for: built once per dialect, as
+# building it each time cost more than running it.
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 class OutboxSender:
@@ -262,39 +303,11 @@ class OutboxSender:
         if limit <= 0:
             return []
         now = self._clock()
-        older = aliased(OutboxMessage)
-        candidates = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == PENDING,
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                ~exists().where(
-                    older.chat_id == OutboxMessage.chat_id,
-                    older.status == PENDING,
-                    older.id < OutboxMessage.id,
-                ),
-            )
-            # Answers to what someone just did before reminders; each kind oldest first.
-            .order_by(OutboxMessage.bulk, OutboxMessage.id)
-            .limit(limit)
-        )
         async with self._sessions() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(candidates.scalar_subquery()))
-                .values(lease_until=now + self.LEASE)
-                .returning(
-                    OutboxMessage.id,
-                    OutboxMessage.chat_id,
-                    OutboxMessage.action,
-                    OutboxMessage.text,
-                    OutboxMessage.reply_markup,
-                    OutboxMessage.attempts,
-                )
-                .execution_options(synchronize_session=False)
+            connection = await session.connection()
+            result = await connection.execute(
+                _CLAIM[connection.dialect.name],
+                {"now": now, "lease_until": now + self.LEASE, "limit": limit},
             )
             rows = sorted((Claimed(*row) for row in result.all()), key=lambda row: row.id)
             await session.commit()
