@@ -25,7 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.attachments import AttachmentFetcher
 from bot.config import ConfigError, Profile, Settings, host_port, load_profile
 from bot.db.claims import upsert
-from bot.db.engine import make_engine, make_session_factory
+from bot.db.engine import checkpoints_in_background, make_engine, make_session_factory
 from bot.db.models import AppState
 from bot.http import AiohttpRequest
 from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
@@ -369,6 +369,7 @@ async def serve_forever(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(checkpoints_in_background(core.engine))
         if web_dashboard:
             url = await stack.enter_async_context(running_web(core))
             log.info("staff dashboard at %s", url)

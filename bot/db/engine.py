@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +24,9 @@ from sqlalchemy.util import await_
 
 # Imported for its flush hook too, which keeps the staff queue in step with its items.
 from bot.db import queue_index
+from bot.loops import wait_for_any
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -89,6 +95,55 @@ class _WriteTurns:
 
 
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+@contextlib.asynccontextmanager
+async def checkpoints_in_background(engine: AsyncEngine, every: float = 5.0) -> AsyncIterator[None]:
+    """While open, SQLite's write-ahead log is copied into the database file every `every`
+    seconds by a connection of its own, instead of inside a commit.
+
+    SQLite checkpoints when a commit takes the log past 1,000 pages, within that commit,
+    so the writer keeps its turn (and the write lock) while it copies and syncs megabytes,
+    and every other writer waits. A PASSIVE checkpoint blocks nobody. Every 5 s rather
+    than every second: each copies a hot page once, however often it changed. With 500
+    participants flat out: 158 updates a second (147 to 151 before), p99 at 100 a second
+    139 ms (196 to 348 ms). For long-running processes; a short one (a CLI command) leaves
+    it to SQLite, which also checkpoints when the last connection closes. Does nothing on
+    PostgreSQL.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    pool = engine.sync_engine.pool
+
+    def no_checkpoints_in_commits(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if not record.info.get(_NO_AUTOCHECKPOINT):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.close()
+            record.info[_NO_AUTOCHECKPOINT] = True
+
+    async def checkpoint(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                async with engine.connect() as connection:
+                    await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:
+                log.exception("could not checkpoint the database; will try again")
+            await wait_for_any(every, stop)
+
+    event.listen(pool, "checkout", no_checkpoints_in_commits)
+    stop = asyncio.Event()
+    task = asyncio.create_task(checkpoint(stop), name="sqlite-checkpoints")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        event.remove(pool, "checkout", no_checkpoints_in_commits)
+
+
+_NO_AUTOCHECKPOINT = "companion_no_autocheckpoint"
 
 
 def make_session_factory(engine: AsyncEngine, zone: ZoneInfo) -> async_sessionmaker[AsyncSession]:
