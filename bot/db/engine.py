@@ -105,10 +105,9 @@ async def checkpoints_in_background(engine: AsyncEngine, every: float = 5.0) -> 
     SQLite checkpoints when a commit takes the log past 1,000 pages, within that commit,
     so the writer keeps its turn (and the write lock) while it copies and syncs megabytes,
     and every other writer waits. A PASSIVE checkpoint blocks nobody. Every 5 s rather
-    than every second: each copies a hot page once, however often it changed. With 500
-    participants flat out: 158 updates a second (147 to 151 before), p99 at 100 a second
-    139 ms (196 to 348 ms). For long-running processes; a short one (a CLI command) leaves
-    it to SQLite, which also checkpoints when the last connection closes. Does nothing on
+    than every second: each copies a hot page once, however often it changed (figures in
+    bench/README.md). For long-running processes; a short one (a CLI command) leaves it to
+    SQLite, which also checkpoints when the last connection closes. Does nothing on
     PostgreSQL.
     """
     if engine.dialect.name != "sqlite":
