@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_
 
 # Imported for its flush hook too, which keeps the staff queue in step with its items.
-from bot.db import queue_index
+from bot.db import queue_index, sqlite_on_loop
 from bot.loops import wait_for_any
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs
+            url,
+            async_creator=sqlite_on_loop.connector(parsed, timeout=30),
+            hide_parameters=True,
+            **kwargs,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        _WriteTurns().install(engine)
+        _WriteTurns(parsed.database).install(engine)
         return engine
     # hide_parameters: error logs must not carry names or message text.
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
@@ -57,10 +62,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class _WriteTurns:
     """SQLite lets one transaction write at a time. Within this process, writers take turns
-    here, first come first served, instead of in SQLite's busy handler, which sleeps up to
-    100 ms between tries: under load that left a man's reply waiting seconds while others
-    got in first, and wasted the time the lock stood free. (Other processes, such as a CLI
-    command, still meet the busy handler.)
+    here, first come first served, instead of in SQLite's busy handler. Statements run on
+    the event loop (bot/db/sqlite_on_loop.py), so a writer waiting there would stop the
+    loop, and with it the writer it waits for. The turns are shared by every engine of
+    the process on the same database file. (Other processes, such as a CLI command, still
+    meet the busy handler.)
 
     A transaction takes its turn at its first write (pysqlite begins one there) and gives
     it up when its connection goes back to the pool: after the commit or rollback has
@@ -71,8 +77,10 @@ class _WriteTurns:
     HOLDS = "companion_write_turn"
     TIMEOUT_SECONDS = 30.0  # as long as the busy handler would have waited
 
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
+    def __init__(self, database: str | None) -> None:
+        # Each in-memory database is a database of its own.
+        in_memory = database in (None, "", ":memory:")
+        self._database = str(id(self)) if in_memory else str(Path(str(database)).resolve())
 
     def install(self, engine: AsyncEngine) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
@@ -81,26 +89,34 @@ class _WriteTurns:
     def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if conn.info.get(self.HOLDS) or not _WRITES.match(statement):
             return
+        # An asyncio lock belongs to one event loop (tests run several, one after another).
+        turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+        turn = turns.setdefault(self._database, asyncio.Lock())
         # Sync code run by SQLAlchemy's asyncio layer: await_ waits here without blocking
         # the event loop.
         try:
-            await_(asyncio.wait_for(self._lock.acquire(), self.TIMEOUT_SECONDS))
+            await_(asyncio.wait_for(turn.acquire(), self.TIMEOUT_SECONDS))
         except TimeoutError:
             raise TimeoutError("waited 30 s for a turn to write to the database") from None
-        conn.info[self.HOLDS] = True
+        conn.info[self.HOLDS] = turn
 
     def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
-        if record is not None and record.info.pop(self.HOLDS, False):
-            self._lock.release()
+        turn = record.info.pop(self.HOLDS, None) if record is not None else None
+        if turn is not None:
+            turn.release()
 
 
+# Write turns by event loop, then by database file.
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 @contextlib.asynccontextmanager
 async def checkpoints_in_background(engine: AsyncEngine, every: float = 5.0) -> AsyncIterator[None]:
     """While open, SQLite's write-ahead log is copied into the database file every `every`
-    seconds by a connection of its own, instead of inside a commit.
+    seconds by a connection of its own, in a thread, instead of inside a commit.
 
     SQLite checkpoints when a commit takes the log past 1,000 pages, within that commit,
     so the writer keeps its turn (and the write lock) while it copies and syncs megabytes,
@@ -110,7 +126,7 @@ async def checkpoints_in_background(engine: AsyncEngine, every: float = 5.0) -> 
     SQLite, which also checkpoints when the last connection closes. Does nothing on
     PostgreSQL.
     """
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         yield
         return
     pool = engine.sync_engine.pool
@@ -122,11 +138,17 @@ async def checkpoints_in_background(engine: AsyncEngine, every: float = 5.0) -> 
             cursor.close()
             record.info[_NO_AUTOCHECKPOINT] = True
 
+    path = engine.url.database
+
+    def checkpoint_now() -> None:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     async def checkpoint(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                async with engine.connect() as connection:
-                    await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                # In a thread: it copies and syncs megabytes, and statements run on the loop.
+                await asyncio.to_thread(checkpoint_now)
             except Exception:
                 log.exception("could not checkpoint the database; will try again")
             await wait_for_any(every, stop)

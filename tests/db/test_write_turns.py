@@ -76,3 +76,33 @@ async def test_a_turn_is_given_back_by_rollback_and_by_closing(tmp_path: Path) -
             assert (await session.scalars(select(AppState.key))).all() == ["z"]
     finally:
         await engine.dispose()
+
+
+async def test_engines_of_one_process_share_the_turns(tmp_path: Path) -> None:
+    first_engine, second_engine = await _engine(tmp_path), await _engine(tmp_path)
+    order: list[str] = []
+    first_wrote = asyncio.Event()
+    try:
+
+        async def first() -> None:
+            async with async_sessionmaker(first_engine)() as session:
+                session.add(AppState(key="a", value="1"))
+                await session.flush()
+                first_wrote.set()
+                await asyncio.sleep(0.3)
+                order.append("first commits")
+                await session.commit()
+
+        async def second() -> None:
+            await first_wrote.wait()
+            async with async_sessionmaker(second_engine)() as session:
+                session.add(AppState(key="b", value="2"))
+                await session.flush()
+                order.append("second wrote")
+                await session.commit()
+
+        await asyncio.wait_for(asyncio.gather(first(), second()), 10)
+        assert order == ["first commits", "second wrote"]
+    finally:
+        await first_engine.dispose()
+        await second_engine.dispose()

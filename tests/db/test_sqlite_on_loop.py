@@ -1,0 +1,67 @@
+"""SQLite statements run on the event loop's own thread, and behave as with aiosqlite."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.db.engine import make_engine
+
+
+def _engine_reporting_threads(tmp_path: Path, threads: list[int]):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}")
+
+    def add_function(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def thread_id() -> int:
+            threads.append(threading.get_ident())
+            return 1
+
+        dbapi_connection.create_function("thread_id", 0, thread_id)
+
+    event.listen(engine.sync_engine, "connect", add_function)
+    return engine
+
+
+async def test_statements_run_on_the_event_loops_thread(tmp_path: Path) -> None:
+    threads: list[int] = []
+    engine = _engine_reporting_threads(tmp_path, threads)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT thread_id()")) == 1
+    finally:
+        await engine.dispose()
+    # aiosqlite would have run it on a thread of its own.
+    assert threads == [threading.get_ident()]
+
+
+async def test_transactions_errors_and_autocommit_behave_as_before(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+            await connection.execute(text("INSERT INTO t VALUES (1, 'Ali')"))
+        async with engine.connect() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (2, 'Ben')"))
+            await connection.rollback()
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("INSERT INTO t VALUES (1, 'again')"))
+            await connection.rollback()
+            rows = (await connection.execute(text("SELECT id, name FROM t"))).all()
+        assert [tuple(row) for row in rows] == [(1, "Ali")]
+
+        # SQLAlchemy changes the isolation level through the driver's own thread queue.
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("INSERT INTO t VALUES (3, 'Cal')"))
+            await autocommit.rollback()  # nothing to undo: it was committed at once
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT count(*) FROM t")) == 2
+            await connection.execute(text("INSERT INTO t VALUES (4, 'Dan')"))
+            await connection.rollback()  # back in transactions: undone
+            assert await connection.scalar(text("SELECT count(*) FROM t")) == 2
+    finally:
+        await engine.dispose()
