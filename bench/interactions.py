@@ -53,6 +53,7 @@ from bench.common import (
     postgres_server,
     seed_enrolled,
     settings,
+    settle_garbage,
 )
 from bot.app import build_core, running_bot
 from bot.db.migrate import upgrade
@@ -233,6 +234,7 @@ async def flat_out(
 ) -> Run:
     """Every participant runs the whole script at once, each waiting for his replies."""
     tally = Tally()
+    settle_garbage()
     began = time.perf_counter()
     await asyncio.gather(*(p.run(script, tally, timeout) for p in players))
     return Run(len(tally.latencies_ms), time.perf_counter() - began, tally)
@@ -256,6 +258,7 @@ async def fixed_rate(
         player.cursor = 0
     tasks: set[asyncio.Task[bool]] = set()
     total = int(rate * seconds)
+    settle_garbage()
     began = time.perf_counter()
     offered = 0
     for k in range(total):
