@@ -30,7 +30,7 @@ import pyotp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, insert, select, update
 
-from bench.common import Results, bulk
+from bench.common import Results, bulk, settle_garbage
 from bot.app import build_core
 from bot.config import Settings, load_profile
 from bot.db.migrate import upgrade
@@ -342,6 +342,7 @@ async def measure(results: Results, items: int, runs: int, database_url: str | N
         server = TestServer(make_web_app(core.services), host="127.0.0.1")
         await server.start_server()
         found: dict[str, dict[str, float]] = {}
+        settle_garbage()
         try:
             for email in ("admin@example.org", "om0@example.org"):
                 async with aiohttp.ClientSession(

@@ -33,6 +33,7 @@ from bench.common import (
     percentile,
     seed_enrolled,
     settings,
+    settle_garbage,
 )
 from bench.interactions import Player, Step, Tally
 from bot.app import build_core
@@ -116,6 +117,7 @@ async def _run(results: Results, sandbox: TimedSandbox, folder: Path, count: int
             await player.step([Step("progress", text="/progress")], probe_tally, 600)
             await asyncio.sleep(PROBE_EVERY)
 
+    settle_garbage()
     process.start()
     began = process.started_at
     probe_tasks = [
