@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import make_engine
 
 
-def _engine_reporting_threads(tmp_path: Path, threads: list[int]):  # type: ignore[no-untyped-def]
+def _engine_reporting_threads(tmp_path: Path, threads: list[int]) -> AsyncEngine:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}")
 
-    def add_function(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def add_function(dbapi_connection: Any, _record: Any) -> None:
         def thread_id() -> int:
             threads.append(threading.get_ident())
             return 1
