@@ -28,6 +28,7 @@ from bot.config import ConfigError, Profile, Settings, host_port, load_profile
 from bot.db.claims import upsert
 from bot.db.engine import checkpoints_in_background, make_engine, make_session_factory
 from bot.db.models import AppState
+from bot.db.sqlite_on_loop import statements_in_a_thread
 from bot.http import AiohttpRequest
 from bot.i18n import SOURCE_LANGUAGE, Catalogs, Translator
 from bot.intake import ChatOrderedProcessor, Intake, IntakeApplication, StoringUpdatesRequest
@@ -188,6 +189,11 @@ async def running_web(core: Core) -> AsyncIterator[str]:
 
 
 async def _housekeeping(core: Core, stop: asyncio.Event, every: float = 600.0) -> None:
+    with statements_in_a_thread():
+        await _prune_every(core, stop, every)
+
+
+async def _prune_every(core: Core, stop: asyncio.Event, every: float) -> None:
     while not stop.is_set():
         try:
             await retention.prune(core.services)

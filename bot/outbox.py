@@ -430,6 +430,9 @@ class OutboxSender:
         if not self._recording:
             self._recording = True
             try:
+                # On SQLite statements run on the event loop without pausing, so let the
+                # sends answered at the same moment join this batch first.
+                await asyncio.sleep(0)
                 while self._to_record:
                     batch, self._to_record = self._to_record, []
                     try:

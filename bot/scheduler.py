@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.db.sqlite_on_loop import statements_in_a_thread
 from bot.leases import Lease
 from bot.loops import wait_for_any
 from bot.services import retention
@@ -30,6 +31,12 @@ class Scheduler:
         self._lease = lease
 
     async def run(self, stop: asyncio.Event) -> None:
+        # A pass reads every cohort's sessions (0.7 s with 100,000 participants on SQLite):
+        # in a thread, so that no reply waits for it.
+        with statements_in_a_thread():
+            await self._run(stop)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
                 if self._lease is None or await self._lease.held():

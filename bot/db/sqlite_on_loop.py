@@ -7,11 +7,13 @@ by key (figures in bench/README.md). The bot spends most of its time on such sta
 A statement on an indexed table in the page cache takes microseconds, so here it runs where
 it is called, and the loop never waits on a thread.
 
-What could take long is kept off the loop: checkpoints run in a thread
-(`engine.checkpoints_in_background`), backups in the CLI (`bot/backup.py`), and writers of
-one process take turns on the loop (`engine._WriteTurns`) before they can meet SQLite's
-lock. Only a writer in another process (a CLI command) can make a statement wait here,
-for as long as that process holds the lock.
+Work whose statements may take long (a reminder pass over every cohort, a dashboard page
+over a million queue items) runs them in a thread instead, inside
+`statements_in_a_thread()`, so that it never holds up a man's reply. Checkpoints run in a
+thread too (`engine.checkpoints_in_background`), and writers of one process take turns on
+the loop (`engine._WriteTurns`) before they can meet SQLite's lock. Only a writer in another
+process (a CLI command) can make a statement wait here, for as long as that process holds
+the lock.
 
 The objects below are what SQLAlchemy's aiosqlite dialect calls on an aiosqlite
 connection, given to it through `create_async_engine(async_creator=...)`.
@@ -19,11 +21,34 @@ connection, given to it through `create_async_engine(async_creator=...)`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import URL
+
+_IN_A_THREAD: ContextVar[bool] = ContextVar("sqlite_statements_in_a_thread", default=False)
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def statements_in_a_thread() -> Iterator[None]:
+    """Within this block (and tasks started in it), this task's SQLite statements run in a
+    thread, leaving the event loop free meanwhile."""
+    token = _IN_A_THREAD.set(True)
+    try:
+        yield
+    finally:
+        _IN_A_THREAD.reset(token)
+
+
+async def _run(function: Callable[..., T], *args: Any) -> T:
+    if _IN_A_THREAD.get():
+        return await asyncio.to_thread(function, *args)
+    return function(*args)
 
 
 def connector(url: URL, **connect_args: Any) -> Callable[[], Awaitable[OnLoopConnection]]:
@@ -40,7 +65,7 @@ def connector(url: URL, **connect_args: Any) -> Callable[[], Awaitable[OnLoopCon
 
 
 class OnLoopCursor:
-    """An aiosqlite cursor's awaitable methods, done at once."""
+    """An aiosqlite cursor's awaitable methods, done at once (or in a thread)."""
 
     __slots__ = ("_cursor",)
 
@@ -74,21 +99,21 @@ class OnLoopCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = ()) -> OnLoopCursor:
-        self._cursor.execute(sql, parameters)
+        await _run(self._cursor.execute, sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Any) -> OnLoopCursor:
-        self._cursor.executemany(sql, parameters)
+        await _run(self._cursor.executemany, sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
+        return await _run(self._cursor.fetchone)
 
     async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+        return await _run(self._cursor.fetchmany, self._cursor.arraysize if size is None else size)
 
     async def fetchall(self) -> Sequence[Any]:
-        return self._cursor.fetchall()
+        return await _run(self._cursor.fetchall)
 
     async def close(self) -> None:
         self._cursor.close()
@@ -112,10 +137,10 @@ class OnLoopConnection:
         return OnLoopCursor(self._conn.cursor())
 
     async def commit(self) -> None:
-        self._conn.commit()
+        await _run(self._conn.commit)
 
     async def rollback(self) -> None:
-        self._conn.rollback()
+        await _run(self._conn.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)

@@ -1,7 +1,8 @@
 """The staff dashboard: aiohttp with server-rendered Jinja2 pages, no JavaScript needed.
 
-Every request passes three middlewares, in order: security headers (strict CSP, no-store),
-the session (from the cookie, resumed or refused) and CSRF (every POST). Views call the same
+Every request passes four middlewares, in order: its SQLite statements off the event loop,
+security headers (strict CSP, no-store), the session (from the cookie, resumed or refused)
+and CSRF (every POST). Views call the same
 services as the CLI and map rule errors to a message or an HTTP status.
 
 Every page is in English or Welsh (`handlers/web/i18n.py`): the member of staff's own choice,
@@ -23,6 +24,7 @@ import qrcode
 import qrcode.image.svg
 from aiohttp import web
 
+from bot.db.sqlite_on_loop import statements_in_a_thread
 from bot.domain import roles
 from bot.domain.roles import Role
 from bot.services import staff_auth
@@ -76,7 +78,8 @@ def make_web_app(
     )
 
     app = web.Application(
-        middlewares=[_security_headers, _session, _csrf], client_max_size=256 * 1024
+        middlewares=[_statements_in_a_thread, _security_headers, _session, _csrf],
+        client_max_size=256 * 1024,
     )
     app[SERVICES] = services
     app[PUBLIC_HTTPS] = public_https
@@ -315,6 +318,14 @@ def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> 
 
 
 # --- middlewares -----------------------------------------------------------------------------
+
+
+@web.middleware
+async def _statements_in_a_thread(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A page's queries can take tens of milliseconds (a million queue items): on SQLite
+    they run in a thread, so the bot in the same process answers meanwhile."""
+    with statements_in_a_thread():
+        return await handler(request)
 
 
 @web.middleware

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import make_engine
+from bot.db.sqlite_on_loop import statements_in_a_thread
 
 
 def _engine_reporting_threads(tmp_path: Path, threads: list[int]) -> AsyncEngine:
@@ -38,6 +39,23 @@ async def test_statements_run_on_the_event_loops_thread(tmp_path: Path) -> None:
         await engine.dispose()
     # aiosqlite would have run it on a thread of its own.
     assert threads == [threading.get_ident()]
+
+
+async def test_work_that_may_take_long_runs_its_statements_in_a_thread(tmp_path: Path) -> None:
+    threads: list[int] = []
+    engine = _engine_reporting_threads(tmp_path, threads)
+    try:
+        with statements_in_a_thread():
+            async with engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+                await connection.execute(text("INSERT INTO t SELECT thread_id()"))
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT count(*) FROM t")) == 1
+            await connection.scalar(text("SELECT thread_id()"))
+    finally:
+        await engine.dispose()
+    assert threads[0] != threading.get_ident()  # inside the block
+    assert threads[1] == threading.get_ident()  # after it, on the loop again
 
 
 async def test_transactions_errors_and_autocommit_behave_as_before(tmp_path: Path) -> None:
