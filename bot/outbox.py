@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, exists, or_, select, update
+from sqlalchemy import BindParameter, Boolean, bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -80,7 +80,10 @@ class Pacer:
         self._answered: deque[float] = deque()  # when sends of the past second were answered
         self._under_way = 0
 
-    async def wait_turn(self, chat_id: int) -> None:
+    async def wait_turn(self, chat_id: int, *, urgent: bool = False) -> None:
+        """Wait until a message to `chat_id` may go. An urgent one (an answer to what
+        someone just did) goes ahead of those already waiting for their slots (reminders):
+        the check below still keeps every second within the limit."""
         if not self._spacing:
             return
         now = self._clock()
@@ -90,6 +93,8 @@ class Pacer:
         # every second at Telegram's end within the limit.
         overall = max(self._next_slot, now - CATCH_UP_SECONDS)
         self._next_slot = overall + self._spacing
+        if urgent:
+            overall = now
         slot = max(now, overall, self._chat_free_at.get(chat_id, 0.0))
         self._chat_free_at[chat_id] = slot + self._chat_interval
         if len(self._chat_free_at) > 10_000:
@@ -131,6 +136,7 @@ class Claimed:
     text: str | None
     reply_markup: dict[str, Any] | None
     attempts: int
+    bulk: bool
 
 
 def _claim_statement(dialect: str) -> Any:
@@ -142,6 +148,7 @@ def _claim_statement(dialect: str) -> Any:
             OutboxMessage.status == PENDING,
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            or_(OutboxMessage.bulk.is_(False), bindparam("bulk_too", type_=Boolean)),
             ~exists().where(
                 older.chat_id == OutboxMessage.chat_id,
                 older.status == PENDING,
@@ -165,6 +172,7 @@ def _claim_statement(dialect: str) -> Any:
             OutboxMessage.text,
             OutboxMessage.reply_markup,
             OutboxMessage.attempts,
+            OutboxMessage.bulk,
         )
     )
 
@@ -208,6 +216,7 @@ class OutboxSender:
         self._max_in_flight = in_flight or (
             max(4, self._pacer.per_second // 4) if self._pacer.per_second else 16
         )
+        self._room_for_answers = max(2, self._max_in_flight // 2)
         self._idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -243,10 +252,14 @@ class OutboxSender:
                         continue
                     if not was_sending:
                         await self._take_over_leases()
-                # During an outage, one message at a time finds out whether it is over.
+                # During an outage, one message at a time finds out whether it is over. When
+                # the sends taken fill the room (a fan-out), answers still go: a few more.
                 room = 1 if self._outage_rounds else self._max_in_flight - len(self._in_flight)
+                answers_only = room <= 0
+                if answers_only:
+                    room += self._room_for_answers
                 try:
-                    claimed = await self.claim(room)
+                    claimed = await self.claim(room, bulk_too=not answers_only)
                 except Exception:
                     # A database hiccup must not end delivery: log it and try again shortly.
                     log.exception("outbox pass failed")
@@ -298,8 +311,9 @@ class OutboxSender:
                 result.rowcount,  # type: ignore[attr-defined]
             )
 
-    async def claim(self, limit: int) -> list[Claimed]:
-        """Lease up to `limit` due rows, each the oldest waiting row of its chat."""
+    async def claim(self, limit: int, *, bulk_too: bool = True) -> list[Claimed]:
+        """Lease up to `limit` due rows, each the oldest waiting row of its chat (without
+        reminders and other bulk messages, unless `bulk_too`)."""
         if limit <= 0:
             return []
         now = self._clock()
@@ -307,7 +321,12 @@ class OutboxSender:
             connection = await session.connection()
             result = await connection.execute(
                 _CLAIM[connection.dialect.name],
-                {"now": now, "lease_until": now + self.LEASE, "limit": limit},
+                {
+                    "now": now,
+                    "lease_until": now + self.LEASE,
+                    "limit": limit,
+                    "bulk_too": bulk_too,
+                },
             )
             rows = sorted((Claimed(*row) for row in result.all()), key=lambda row: row.id)
             await session.commit()
@@ -318,7 +337,7 @@ class OutboxSender:
         assert task is not None  # noqa: S101 - always run as a task
         self._waiting.add(task)
         try:
-            await self._pacer.wait_turn(row.chat_id)
+            await self._pacer.wait_turn(row.chat_id, urgent=not row.bulk)
         except asyncio.CancelledError:
             await asyncio.shield(self._update(row.id, {"lease_until": None}))
             raise

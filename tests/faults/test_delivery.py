@@ -243,8 +243,9 @@ async def test_an_answer_does_not_wait_behind_a_reminder_fan_out(
         await wait_until_sent(core, timeout=60)
     order = [call.params["chat_id"] for call in sandbox.calls_to("sendMessage") if call.ok]
     position = order.index(someone)
-    # Queued after the 10th send: it waits only for the few already taken (a quarter second).
-    assert position < 10 + 8 + 3, f"the answer went out as send {position + 1} of {len(order)}"
+    # Queued after the 10th send, it goes ahead of the reminders already waiting for their
+    # turn (a quarter second's worth): next but one or two.
+    assert position < 10 + 3, f"the answer went out as send {position + 1} of {len(order)}"
     figures.append(
         f"priority: during a fan-out of 150 reminders at 30/s, an answer queued after the "
         f"10th went out as send {position + 1}"
