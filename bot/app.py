@@ -189,17 +189,13 @@ async def running_web(core: Core) -> AsyncIterator[str]:
 
 
 async def _housekeeping(core: Core, stop: asyncio.Event, every: float = 600.0) -> None:
-    with statements_in_a_thread():
-        await _prune_every(core, stop, every)
-
-
-async def _prune_every(core: Core, stop: asyncio.Event, every: float) -> None:
-    while not stop.is_set():
-        try:
-            await retention.prune(core.services)
-        except Exception:  # a database hiccup must not stop the dashboard
-            log.exception("housekeeping failed; will retry")
-        await wait_for_any(every, stop)
+    with statements_in_a_thread():  # long deletes must not hold up the bot's replies
+        while not stop.is_set():
+            try:
+                await retention.prune(core.services)
+            except Exception:  # a database hiccup must not stop the dashboard
+                log.exception("housekeeping failed; will retry")
+            await wait_for_any(every, stop)
 
 
 @contextlib.asynccontextmanager
