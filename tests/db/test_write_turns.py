@@ -27,34 +27,38 @@ async def _engine(tmp_path: Path) -> AsyncEngine:
     return engine
 
 
-async def test_a_second_writer_waits_for_the_first_to_commit(tmp_path: Path) -> None:
-    engine = await _engine(tmp_path)
-    sessions = async_sessionmaker(engine)
+async def _two_writers(first_engine: AsyncEngine, second_engine: AsyncEngine) -> list[str]:
+    """The first writes and holds SQLite's write lock for 0.3 s; the second then writes."""
     order: list[str] = []
     first_wrote = asyncio.Event()
+
+    async def first() -> None:
+        async with async_sessionmaker(first_engine)() as session:
+            session.add(AppState(key="a", value="1"))
+            await session.flush()
+            first_wrote.set()
+            await asyncio.sleep(0.3)  # holds SQLite's write lock meanwhile
+            order.append("first commits")
+            await session.commit()
+
+    async def second() -> None:
+        await first_wrote.wait()
+        async with async_sessionmaker(second_engine)() as session:
+            # A read needs no turn.
+            assert await session.scalar(select(AppState.value)) is None
+            session.add(AppState(key="b", value="2"))
+            await session.flush()
+            order.append("second wrote")
+            await session.commit()
+
+    await asyncio.wait_for(asyncio.gather(first(), second()), 10)
+    return order
+
+
+async def test_a_second_writer_waits_for_the_first_to_commit(tmp_path: Path) -> None:
+    engine = await _engine(tmp_path)
     try:
-
-        async def first() -> None:
-            async with sessions() as session:
-                session.add(AppState(key="a", value="1"))
-                await session.flush()
-                first_wrote.set()
-                await asyncio.sleep(0.3)  # holds SQLite's write lock meanwhile
-                order.append("first commits")
-                await session.commit()
-
-        async def second() -> None:
-            await first_wrote.wait()
-            async with sessions() as session:
-                # A read needs no turn.
-                assert await session.scalar(select(AppState.value)) is None
-                session.add(AppState(key="b", value="2"))
-                await session.flush()
-                order.append("second wrote")
-                await session.commit()
-
-        await asyncio.wait_for(asyncio.gather(first(), second()), 10)
-        assert order == ["first commits", "second wrote"]
+        assert await _two_writers(engine, engine) == ["first commits", "second wrote"]
     finally:
         await engine.dispose()
 
@@ -80,28 +84,8 @@ async def test_a_turn_is_given_back_by_rollback_and_by_closing(tmp_path: Path) -
 
 async def test_engines_of_one_process_share_the_turns(tmp_path: Path) -> None:
     first_engine, second_engine = await _engine(tmp_path), await _engine(tmp_path)
-    order: list[str] = []
-    first_wrote = asyncio.Event()
     try:
-
-        async def first() -> None:
-            async with async_sessionmaker(first_engine)() as session:
-                session.add(AppState(key="a", value="1"))
-                await session.flush()
-                first_wrote.set()
-                await asyncio.sleep(0.3)
-                order.append("first commits")
-                await session.commit()
-
-        async def second() -> None:
-            await first_wrote.wait()
-            async with async_sessionmaker(second_engine)() as session:
-                session.add(AppState(key="b", value="2"))
-                await session.flush()
-                order.append("second wrote")
-                await session.commit()
-
-        await asyncio.wait_for(asyncio.gather(first(), second()), 10)
+        order = await _two_writers(first_engine, second_engine)
         assert order == ["first commits", "second wrote"]
     finally:
         await first_engine.dispose()
