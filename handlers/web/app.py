@@ -2,8 +2,8 @@
 
 Every request passes four middlewares, in order: its SQLite statements off the event loop,
 security headers (strict CSP, no-store), the session (from the cookie, resumed or refused)
-and CSRF (every POST). Views call the same
-services as the CLI and map rule errors to a message or an HTTP status.
+and CSRF (every POST). Views call the same services as the CLI and map rule errors to a
+message or an HTTP status.
 
 Every page is in English or Welsh (`handlers/web/i18n.py`): the member of staff's own choice,
 kept in a cookie by the switch in the page header, else what the browser asks for.
