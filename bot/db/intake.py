@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import InboundUpdate
 
 
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def store_updates(
@@ -37,15 +37,14 @@ async def store_updates(
         }
         for payload in payloads
     ]
-    statement = _insert(session)(InboundUpdate).values(rows)
-    await session.execute(statement.on_conflict_do_nothing(index_elements=["update_id"]))
+    connection = await session.connection()
+    await connection.execute(_STORE[connection.dialect.name], rows)
 
 
 def _claim_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now: BindParameter[datetime] = bindparam("now")
     return (
-        insert(InboundUpdate)
+        _insert(dialect)(InboundUpdate)
         .values(
             update_id=bindparam("update_id"),
             payload=None,
@@ -62,8 +61,12 @@ def _claim_statement(dialect: str) -> Any:
     )
 
 
-# Every update runs the claim: built once per dialect, as building it each time cost more
-# than running it.
+# Every update runs these: built once per dialect, as building them each time cost more than
+# running them.
+_STORE = {
+    dialect: _insert(dialect)(InboundUpdate).on_conflict_do_nothing(index_elements=["update_id"])
+    for dialect in ("sqlite", "postgresql")
+}
 _CLAIM = {dialect: _claim_statement(dialect) for dialect in ("sqlite", "postgresql")}
 
 
