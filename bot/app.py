@@ -74,6 +74,7 @@ def build_core(settings: Settings, profile: Profile | None = None) -> Core:
         clock=system_clock,
         dashboard_url=settings.web_url,
         bot_username=settings.bot_username,
+        enrolment_link_base=settings.enrolment_link_base,
     )
     return Core(settings, profile, engine, services, ChatService(services))
 
@@ -198,6 +199,16 @@ async def _housekeeping(core: Core, stop: asyncio.Event, every: float = 600.0) -
             await wait_for_any(every, stop)
 
 
+async def refuse_demo_data(core: Core) -> None:
+    """Only demo mode runs the bot on a demo database: anywhere else its queued messages, for
+    invented people, would go to whoever has their made-up chat ids."""
+    if not core.settings.demo and await admin.holds_demo_data(core.services):
+        raise ConfigError(
+            "This database holds the demo's invented people, so the bot will not run on it. "
+            "Point COMPANION_DATABASE_URL at your own database, or run 'companion demo'."
+        )
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     core: Core,
@@ -212,6 +223,7 @@ async def running_bot(
     """Run the bot (polling, or a webhook server when `webhook_url` is set) with its
     background loops (outbox sender, file fetcher, reminder scheduler, retries of stored
     updates) until the block exits."""
+    await refuse_demo_data(core)
     services, settings = core.services, core.settings
     intake = Intake(services)
     application = build_application(core, intake=intake, with_updater=webhook_url is None)
@@ -367,6 +379,8 @@ async def serve_forever(
     core: Core, *, bot: bool = True, web_dashboard: bool = True, **options: Any
 ) -> None:
     """Run the bot and/or the dashboard until SIGINT or SIGTERM."""
+    if bot:
+        await refuse_demo_data(core)  # before the dashboard starts, too
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -231,6 +231,11 @@ class Settings:
     concurrent_updates: int = 8
     # Health, readiness and Prometheus metrics for monitoring (internal; not via nginx).
     ops_listen: str | None = None
+    # Set by demo mode only (bot.demo.stack), never from the environment. `demo`: the bot may
+    # run on a database marked as demo data. `enrolment_link_base`: enrolment links are this
+    # followed by the code (the demo's phone page) instead of https://t.me/<bot>?start=CODE.
+    demo: bool = False
+    enrolment_link_base: str | None = None
 
     @property
     def web_base_url(self) -> str:

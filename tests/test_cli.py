@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -14,7 +15,13 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from bot.app import core_from
 from bot.cli import main
+from bot.config import load_settings
+from bot.db.models import AppState
+from bot.demo import data as demo_data
+from bot.services import admin
+from tests.conftest import free_port
 
 
 def run(cli: CliRunner, *args: str) -> Result:
@@ -200,3 +207,30 @@ def test_web_says_plainly_when_its_port_is_taken(
     assert result.exit_code == 1
     assert f"The dashboard cannot listen on 127.0.0.1:{port}" in result.output
     assert "--no-web" in result.output
+
+
+def test_run_refuses_a_database_of_demo_data(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its queued messages are for invented people: with a real token they would go to
+    whoever has those made-up chat ids. Only `companion demo` runs the bot on it."""
+    _setup(cli)
+
+    async def mark_as_demo() -> None:
+        async with core_from(load_settings()) as core, core.services.uow() as session:
+            session.add(AppState(key=demo_data.MARK_KEY, value=demo_data.READY))
+            await session.commit()
+        async with core_from(load_settings()) as core:
+            assert await admin.holds_demo_data(core.services)
+
+    asyncio.run(mark_as_demo())
+    monkeypatch.setenv("COMPANION_BOT_TOKEN", "123456:a-real-looking-token")
+    # Were it not refused, nothing answers here (not Telegram).
+    monkeypatch.setenv("COMPANION_BOT_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("COMPANION_WEB_LISTEN", f"127.0.0.1:{free_port()}")
+    result = cli.invoke(main, ["run"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: This database holds the demo's invented people, so the bot will not run on "
+        "it. Point COMPANION_DATABASE_URL at your own database, or run 'companion demo'."
+    ]

@@ -35,7 +35,7 @@ from bot.services.progress import load_summary
 ACTOR = "demo"
 # app_state keys. MARK says the database holds demo data only ("seeding" until the demo
 # data is complete, then "ready"); the others are what the demo needs to show again.
-MARK_KEY = "demo_data"
+MARK_KEY = admin.DEMO_DATA_KEY
 SEEDING, READY = "seeding", "ready"
 PASSWORD_KEY = "demo_staff_password"  # noqa: S105 - a key name; the value is generated
 PEOPLE_KEY = "demo_people"

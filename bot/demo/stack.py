@@ -2,16 +2,20 @@
 the phone page, all on 127.0.0.1, over a demo database of their own.
 
 Demo mode cannot reach Telegram or the internet: the bot's API address is the sandbox's
-loopback URL (whatever the environment says), with a token only the sandbox accepts, and every
-listener binds 127.0.0.1. It refuses a database that holds people without the demo mark.
+loopback URL (whatever the environment says), with a token only the sandbox accepts, every
+listener binds 127.0.0.1, and the dashboard's enrolment links (and QR codes) open the phone
+page. It refuses a database that holds people without the demo mark; outside demo mode the
+bot refuses a database with the mark (``bot.app.refuse_demo_data``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 import socket
+import textwrap
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,13 +42,20 @@ DEFAULT_DATABASE = Path("var/demo.db")
 DEFAULT_DATA_DIR = Path("var/demo")
 # What the environment may still choose in demo mode: the programme's rules and pacing.
 PASSED_THROUGH = ("COMPANION_PROFILE", "COMPANION_SEND_PACING", "COMPANION_SEND_RATE")
+WIDTH = 92  # the banner's longest line: a terminal's width, or near it
+# The "What to try" list, on the phone page and in the banner; README.md has the same list
+# (tests/demo/test_stack.py keeps them together).
 TIPS = (
-    "Open Alex Example's phone and press Start: his enrolment code links the phone.",
+    "Open Alex Example's phone and press “Start”: his enrolment link connects his phone to "
+    "the bot.",
     "Tap “I can't come”, choose the next session and a reason, and send it.",
-    "Sign in to the dashboard as Dana Fictional, the Offender Manager, and decide it.",
-    "Back on Alex's phone, the decision arrives in the chat.",
+    "On the dashboard, sign in as Dana Fictional (dana@example.org), the Offender Manager, "
+    "with the password and code shown, and decide it. The decision arrives on Alex's phone.",
+    "From Tom Example's phone, send a photo of his sick note: it reaches his overdue absence "
+    "report in Dana's queue.",
     "Open Rhys Example's or Karim Example's phone to see the bot in Welsh or Arabic.",
-    "Sign in as Cai Fictional, the Chief Officer, to answer Ben Example's stage 2 complaint.",
+    "Sign in as Cai Fictional (cai@example.org), the Chief Officer, to answer Ben Example's "
+    "stage 2 complaint.",
 )
 
 
@@ -84,7 +95,12 @@ def demo_settings(options: DemoOptions, sandbox_url: str) -> Settings:
         COMPANION_BOT_API_URL=sandbox_url,
         COMPANION_WEB_LISTEN=f"{LOOPBACK}:{options.dashboard_port}",
     )
-    settings = load_settings(env)
+    settings = dataclasses.replace(
+        load_settings(env),
+        demo=True,
+        # An enrolment link (and its QR code) opens the phone page, never real Telegram.
+        enrolment_link_base=f"http://{LOOPBACK}:{options.phone_port}/phone?start=",
+    )
     check_offline(settings)
     return settings
 
@@ -103,6 +119,9 @@ def check_offline(settings: Settings) -> None:
         raise ConfigError("Demo mode serves the dashboard on 127.0.0.1 only.")
     if settings.webhook_secret is not None:
         raise ConfigError("Demo mode does not use a webhook.")
+    link = urlsplit(settings.enrolment_link_base or "https://t.me/")
+    if not _is_loopback(link.hostname):
+        raise ConfigError("Demo mode's enrolment links open its phone page on 127.0.0.1 only.")
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -247,7 +266,7 @@ async def banner(demo: RunningDemo) -> str:
     lines += [f"  {s.role.ljust(width)}  {s.email}  ({s.name})" for s in sign_ins]
     lines += [
         "The 6-digit code for each is on the phone page's staff sign-ins page,",
-        f"{demo.phone_url}/staff (or run `companion demo codes`).",
+        f"{demo.phone_url}/staff (or run `.venv/bin/companion demo codes`).",
     ]
     waiting = [p for p in phones if p.start_code]
     if waiting:
@@ -256,10 +275,20 @@ async def banner(demo: RunningDemo) -> str:
             f"{p.name} has not linked his phone yet: {demo.phone_url}{phone_link(p)}"
             for p in waiting
         ]
+    lines += ["", "What to try:"]
+    for number, tip in enumerate(TIPS, 1):
+        lines += textwrap.wrap(
+            tip,
+            WIDTH,
+            initial_indent=f"  {number}. ",
+            subsequent_indent="     ",
+            break_on_hyphens=False,
+        )
     if not demo.spec_checked:
         lines += ["", "The Bot API spec was not found, so the bot's calls are not checked."]
     lines += [
         "",
-        "Press Ctrl+C to stop. `companion demo --reset` starts again with fresh demo data.",
+        "Press Ctrl+C to stop. To start again with fresh demo data, run",
+        "`make demo DEMO_ARGS=--reset` (or `.venv/bin/companion demo --reset`).",
     ]
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 A visitor picks one of the demo phones and chats with the bot as that user: message bubbles,
 the bot's inline keyboards (a press is a real callback query through the sandbox) and reply
-keyboard, text, photos and files, and deep-link ``/start`` (``/phone?as=ID&start=CODE``).
+keyboard, text, photos and files, and deep-link ``/start`` (``/phone?as=ID&start=CODE``; a
+link without ``as``, as the demo's dashboard gives, asks which phone to open it on).
 It works with plain forms; with JavaScript (``static/phone.js``, no inline script) it updates
 live by long-polling ``/phone/updates``, which waits on ``sandbox.wait_for_change``.
 
@@ -194,14 +195,20 @@ async def _healthz(_request: web.Request) -> web.Response:
 async def _index(request: web.Request) -> web.Response:
     phones = await request.app[STATE].directory.phones()
     tips = request.app[STATE].tips
-    return _render(request, "phone_index.html", phones=phones, link=phone_link, tips=tips)
+    # An enrolment link from the dashboard (``/phone?start=CODE``) names no phone: as with a
+    # real link, it opens on whichever phone follows it, so the visitor chooses one.
+    opening = start_parameter(request.query.get("start", "")) or None
+    return _render(
+        request, "phone_index.html", phones=phones, link=phone_link, tips=tips, opening=opening
+    )
 
 
-def phone_link(phone: Phone) -> str:
-    """The phone's page, with its deep link when a code is waiting."""
+def phone_link(phone: Phone, start: str | None = None) -> str:
+    """The phone's page, with a deep link: ``start``, or the code waiting for this phone."""
     query: dict[str, str | int] = {"as": phone.user_id}
-    if phone.start_code:
-        query["start"] = phone.start_code
+    code = start or phone.start_code
+    if code:
+        query["start"] = code
     return "/phone?" + urlencode(query)
 
 
@@ -209,10 +216,10 @@ async def _phone(request: web.Request) -> web.Response:
     state = request.app[STATE]
     phones = await state.directory.phones()
     phone = _find(phones, request.query.get("as"))
-    if phone is None:
-        raise web.HTTPSeeOther("/")
-    user = _user(state.sandbox, phone)
     start = start_parameter(request.query.get("start", ""))
+    if phone is None:
+        raise web.HTTPSeeOther("/?" + urlencode({"start": start}) if start else "/")
+    user = _user(state.sandbox, phone)
     view = chat_view(state, user)
     return _render(
         request,
@@ -610,7 +617,8 @@ def _nested(spans: list[tuple[int, int, tuple[str, str]]]) -> bool:
 
 
 def start_parameter(value: str) -> str:
-    """The start code from a t.me link (``https://t.me/bot?start=CODE``) or a bare code."""
+    """The start code from a link (``https://t.me/bot?start=CODE``, or the demo's own
+    ``http://127.0.0.1:8180/phone?start=CODE``) or a bare code."""
     value = value.strip()
     if "://" in value or value.startswith("t.me/"):
         query = parse_qs(urlsplit(value if "://" in value else "https://" + value).query)

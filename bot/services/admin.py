@@ -42,6 +42,8 @@ from bot.services.notices import flag_restart_if_needed, staff_by_email
 from bot.services.progress import load_summary
 
 BOT_USERNAME_KEY = "bot_username"
+# Set by `companion demo` (bot.demo.data) on a database that holds invented people only.
+DEMO_DATA_KEY = "demo_data"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 
@@ -329,8 +331,15 @@ async def _new_code(
             expires_at=expires_at,
         )
     )
-    link = f"https://t.me/{bot_username}?start={code}" if bot_username else None
-    return enrolment.display_code(code), expires_at, link
+    return enrolment.display_code(code), expires_at, enrolment_link(ctx, bot_username, code)
+
+
+def enrolment_link(ctx: ServiceContext, bot_username: str | None, code: str) -> str | None:
+    """The link that opens the chat with the code: Telegram's deep link, or in demo mode the
+    demo's own phone page (so nothing in the demo leads to real Telegram)."""
+    if ctx.enrolment_link_base:
+        return f"{ctx.enrolment_link_base}{code}"
+    return f"https://t.me/{bot_username}?start={code}" if bot_username else None
 
 
 async def _staff(session: AsyncSession, email: str) -> Staff:
@@ -723,6 +732,13 @@ async def bot_username(ctx: ServiceContext) -> str | None:
             select(AppState.value).where(AppState.key == BOT_USERNAME_KEY)
         )
         return value
+
+
+async def holds_demo_data(ctx: ServiceContext) -> bool:
+    """Whether `companion demo` wrote this database (even if it stopped part way)."""
+    async with ctx.uow() as session:
+        mark = await session.scalar(select(AppState.key).where(AppState.key == DEMO_DATA_KEY))
+        return mark is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ class ServiceContext:
     dashboard_url: str | None = None
     # The bot's username when configured; otherwise learnt from Telegram (see bot_username).
     bot_username: str | None = None
+    # Demo mode: enrolment links open the demo's phone page (this, then the code), not Telegram.
+    enrolment_link_base: str | None = None
     # Called after a commit that queued outgoing messages, so the sender wakes at once.
     on_outbox_written: Callable[[], None] = field(default=lambda: None)
     # Called after a file he sent was recorded, so the fetcher downloads it at once.

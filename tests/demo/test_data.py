@@ -235,12 +235,18 @@ def test_demo_settings_ignore_the_environment_and_stay_on_this_computer(tmp_path
     assert settings.web_listen == "127.0.0.1:8181"
     assert (settings.web_url, settings.webhook_secret) == (None, None)
     assert settings.secret_key != real["COMPANION_SECRET_KEY"].encode()
+    # Enrolment links (and their QR codes) open the phone page, not Telegram.
+    phone = options.phone_port
+    assert settings.enrolment_link_base == f"http://127.0.0.1:{phone}/phone?start="
+    assert settings.demo
     for unsafe in (
         {"bot_api_url": "https://api.telegram.org"},
         {"bot_api_url": "http://192.0.2.10:8081"},
         {"web_listen": "0.0.0.0:8181"},
         {"web_url": "https://companion.example.org"},
         {"webhook_secret": "secret"},
+        {"enrolment_link_base": None},
+        {"enrolment_link_base": "https://t.me/companion_demo_bot?start="},
     ):
         with pytest.raises(ConfigError, match="Demo mode"):
             check_offline(dataclasses.replace(settings, **unsafe))  # type: ignore[arg-type]

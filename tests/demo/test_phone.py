@@ -128,6 +128,23 @@ async def test_a_deep_link_offers_start_which_sends_the_code(page: Page) -> None
     assert 'class="start"' not in await page.html("/phone?as=502")
 
 
+async def test_a_link_without_a_phone_asks_which_phone_opens_it(page: Page) -> None:
+    """The demo dashboard's enrolment links name no phone (like a real t.me link, which opens
+    on whichever phone follows it), so the visitor picks one and gets its Start button."""
+    async with page.client.get("/phone?start=QW7RT2YP", allow_redirects=False) as answer:
+        assert (answer.status, answer.headers["Location"]) == (303, "/?start=QW7RT2YP")
+    html = await page.html("/?start=QW7RT2YP")
+    assert "You opened an enrolment link. Choose the phone to open it on" in html
+    assert '<a href="/phone?as=501&amp;start=QW7RT2YP">Sam Example</a>' in html
+    # The link's code wins over the one waiting for Alex's phone.
+    assert '<a href="/phone?as=502&amp;start=QW7RT2YP">Alex Example</a>' in html
+    assert 'name="text" value="/start QW7RT2YP"' in await page.html("/phone?as=501&start=QW7RT2YP")
+    # Without a code it is the ordinary list.
+    async with page.client.get("/phone", allow_redirects=False) as answer:
+        assert answer.headers["Location"] == "/"
+    assert "You opened an enrolment link" not in await page.html("/")
+
+
 def _has(sandbox: BotApiSandbox, update_id: int) -> bool:
     try:
         sandbox.update(update_id)
@@ -142,6 +159,7 @@ async def test_a_code_or_t_me_link_from_the_dashboard_opens_the_start_button() -
     assert start_parameter(" K3QX9 M2PA7 ") == "K3QX9M2PA7"
     assert start_parameter("<script>") == "script"
     assert start_parameter("https://example.org/no-code") == ""
+    assert start_parameter("http://127.0.0.1:8180/phone?start=K3QX9M2PA7") == "K3QX9M2PA7"
 
 
 async def test_inline_buttons_press_as_callback_queries(page: Page) -> None:
