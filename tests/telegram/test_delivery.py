@@ -85,3 +85,20 @@ async def test_blocked_participant_is_marked_failed_not_retried_for_ever(harness
     other = harness.sandbox.user(4004, "Alex")
     [reply] = await harness.say(other, "/start")
     assert "you need a code" in (reply.text or "")
+
+
+async def test_a_refused_token_keeps_the_message_for_later(harness: Harness) -> None:
+    """401 refuses the whole bot (a revoked token, a proxy's hiccup), not this message: it
+    waits, and goes once the Bot API takes the bot again."""
+    user = harness.sandbox.user(4005, "Sam")
+    await harness.enrol(user)
+    before = len(user.messages())
+    harness.sandbox.faults.fail_next("sendMessage", status=401, description="Unauthorized")
+    user.send_text("/progress")
+    await harness.sandbox.wait_for_call("sendMessage", count=before + 1)
+    await asyncio.sleep(0.3)
+    [row] = [r for r in await _outbox(harness, user.chat_id) if r.status == "pending"]
+    assert row.last_error is not None and row.last_error.startswith("401")
+    assert row.next_attempt_at >= harness.clock() + timedelta(seconds=59)
+    messages = await _deliver_while_time_passes(harness, user, before + 1)
+    assert (messages[-1].text or "").startswith("Your progress")
