@@ -1,12 +1,13 @@
 """A participant's record for the staff who work with him: his progress, his phone link,
-a fresh enrolment code and catch-up bookings. Every view and change is audited."""
+messages that no longer reach him, a fresh enrolment code and catch-up bookings. Every view
+and change is audited."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -22,7 +23,7 @@ from bot.db.models import (
 from bot.domain.attendance import AttendanceSummary
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.roles import Role, can_see_participant, can_take_attendance
-from bot.services import admin
+from bot.services import admin, staff_notes
 from bot.services.context import ServiceContext, audit, cancel_pending
 from bot.services.notices import staff_by_email
 from bot.services.progress import load_summary
@@ -33,6 +34,7 @@ class Person:
     reference: str
     first_name: str
     cohort: str
+    not_reached: bool  # messages to him have stopped getting through
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class ParticipantRecord:
     summary: AttendanceSummary
     restart_flagged: bool
     phone_linked_at: datetime | None  # local time; None when no phone is linked
+    undelivered: staff_notes.Undelivered | None  # messages that have stopped reaching him
     missed_sessions: list[int]  # those a catch-up can be booked for
     bookings: list[Booking]
     can_book: bool  # facilitators of his cohort and admins
@@ -90,7 +93,9 @@ async def my_participants(ctx: ServiceContext, viewer_email: str) -> list[Person
     everyone for an admin."""
     async with ctx.uow() as session:
         viewer = await staff_by_email(session, viewer_email)
-        query = select(Participant, Cohort.name).join(Cohort, Cohort.id == Participant.cohort_id)
+        query = select(
+            Participant, Cohort.name, exists().where(staff_notes.not_reaching(Participant.id))
+        ).join(Cohort, Cohort.id == Participant.cohort_id)
         if viewer.role is Role.OFFENDER_MANAGER:
             query = query.where(Participant.offender_manager_id == viewer.id)
         elif viewer.role is Role.FACILITATOR:
@@ -99,7 +104,7 @@ async def my_participants(ctx: ServiceContext, viewer_email: str) -> list[Person
         elif viewer.role is not Role.ADMIN:
             return []
         rows = await session.execute(query.order_by(Cohort.name, Participant.name))
-        return [Person(p.reference, p.name, cohort) for p, cohort in rows]
+        return [Person(p.reference, p.name, cohort, failing) for p, cohort, failing in rows]
 
 
 async def show_participant(
@@ -125,6 +130,7 @@ async def show_participant(
             .where(CatchUpBooking.participant_id == participant.id)
             .order_by(CatchUpBooking.starts_at)
         )
+        undelivered = await staff_notes.undelivered(session, participant.id, zone)
         numbers = {s.id: s.number for s in participant.cohort.sessions}
         record = ParticipantRecord(
             reference=participant.reference,
@@ -135,6 +141,7 @@ async def show_participant(
             summary=summary,
             restart_flagged=participant.restart_flagged_at is not None,
             phone_linked_at=linked_at.astimezone(zone) if linked_at else None,
+            undelivered=undelivered,
             missed_sessions=sorted(a.session.number for a in missed if a.outcome.uses_catch_up),
             bookings=[
                 Booking(numbers.get(b.session_id, 0), b.starts_at.astimezone(zone), b.venue)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.queue import Kind, Task
-from bot.services import queue
+from bot.services import queue, staff_notes
 from handlers.web.i18n import Words
 
 
@@ -171,4 +171,24 @@ class Labels:
                 "failed: Telegram would not take it": t.tr("failed: Telegram would not take it"),
                 "not sent: his phone was unlinked": t.tr("not sent: his phone was unlinked"),
             },
+        )
+
+    def not_reaching(self, why: str) -> tuple[str, str]:
+        """Why messages stop reaching him (`staff_notes.why_failed`'s code), and what staff
+        can do about it."""
+        t = self.words
+        if why == staff_notes.BLOCKED:
+            return (
+                t.tr("He has blocked the bot."),
+                t.tr(
+                    "Ask him to open the bot in Telegram and unblock it. Until then he gets no "
+                    "reminders."
+                ),
+            )
+        return (
+            t.tr("Telegram would not take them."),
+            t.tr(
+                "His Telegram account may be closed or changed. Check his phone link, and give "
+                "him a new code if he needs one."
+            ),
         )
