@@ -104,6 +104,7 @@ class Pacer:
         self._chat_free_at: dict[int, float] = {}
         self._answered: deque[float] = deque()  # when sends of the past second were answered
         self._under_way = 0
+        self._urgent_waiting = 0
 
     async def wait_turn(self, chat_id: int, *, urgent: bool = False) -> None:
         """Wait until a message to `chat_id` may go. An urgent one (an answer to what
@@ -126,14 +127,21 @@ class Pacer:
             self._forget_before(now)
         if slot > now:
             await asyncio.sleep(slot - now)
-        while True:
-            now = self._clock()
-            while self._answered and self._answered[0] <= now - 1.0:
-                self._answered.popleft()
-            if self._under_way + len(self._answered) < self.per_second:
-                break
-            # Wait for the oldest answer to leave the second (or a send under way to end).
-            await asyncio.sleep(self._answered[0] + 1.0 - now if self._answered else 0.01)
+        # When the past second is full, sends late for their slots wait here together and
+        # whichever wakes first takes the room that frees: urgent ones are let through first.
+        self._urgent_waiting += urgent
+        try:
+            while True:
+                now = self._clock()
+                while self._answered and self._answered[0] <= now - 1.0:
+                    self._answered.popleft()
+                kept_for_urgent = 0 if urgent else self._urgent_waiting
+                if self._under_way + len(self._answered) + kept_for_urgent < self.per_second:
+                    break
+                # Wait for the oldest answer to leave the second (or a send under way to end).
+                await asyncio.sleep(self._answered[0] + 1.0 - now if self._answered else 0.01)
+        finally:
+            self._urgent_waiting -= urgent
         self._under_way += 1
 
     def finished(self, chat_id: int) -> None:
