@@ -6,6 +6,7 @@ test at teardown.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import Core, build_core, running_bot
 from bot.config import Profile
+from bot.db.models import OutboxMessage
 from bot.sandbox.server import BotApiSandbox, SandboxUser, SentMessage
 from bot.sandbox.spec import BotApiSpec, find_spec_path
 from bot.services import admin
@@ -59,6 +62,26 @@ class Harness:
     async def replies(self, user: SandboxUser, before: int, count: int = 1) -> list[SentMessage]:
         messages = await self.sandbox.wait_for_messages(user.chat_id, before + count, timeout=15)
         return messages[before:]
+
+    async def outbox(self, chat_id: int) -> list[OutboxMessage]:
+        """The outbox rows to a chat, oldest first."""
+        async with self.core.services.uow() as session:
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.chat_id == chat_id)
+                .order_by(OutboxMessage.id)
+            )
+            return list(rows)
+
+    async def outcome_of_next(self, chat_id: int, queued_before: int) -> OutboxMessage:
+        """The row queued after the first `queued_before` to the chat, once the sender is
+        done with it (sent or failed for good)."""
+        for _ in range(400):  # up to 20 s: a loaded CI machine can be slow
+            rows = await self.outbox(chat_id)
+            if len(rows) > queued_before and rows[-1].status != "pending":
+                return rows[-1]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"chat {chat_id}: no outcome for its next message in 20 s")
 
     async def tap(self, user: SandboxUser, message: SentMessage, label: str) -> SentMessage:
         """Press the inline button labelled `label` and return the one reply it causes."""

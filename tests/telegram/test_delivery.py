@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from bot.db.models import OutboxMessage
 from bot.sandbox.server import SandboxUser, SentMessage
 from tests.telegram.conftest import Harness
 
@@ -25,14 +22,6 @@ async def _deliver_while_time_passes(
     return await harness.sandbox.wait_for_messages(user.chat_id, count, timeout=5)
 
 
-async def _outbox(harness: Harness, chat_id: int) -> list[OutboxMessage]:
-    async with harness.core.services.uow() as session:
-        rows = await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
-        )
-        return list(rows)
-
-
 async def test_429_is_retried_after_the_time_telegram_asks_for(harness: Harness) -> None:
     user = harness.sandbox.user(4001, "Sam")
     await harness.enrol(user)
@@ -42,7 +31,7 @@ async def test_429_is_retried_after_the_time_telegram_asks_for(harness: Harness)
     await harness.sandbox.wait_for_call("sendMessage", count=before + 1)
     await asyncio.sleep(0.3)
     assert len(user.messages()) == before  # not retried before retry_after has passed
-    [row] = [r for r in await _outbox(harness, user.chat_id) if r.status == "pending"]
+    [row] = [r for r in await harness.outbox(user.chat_id) if r.status == "pending"]
     assert row.last_error is not None and row.last_error.startswith("429")
     assert row.next_attempt_at >= harness.clock() + timedelta(seconds=29)
     messages = await _deliver_while_time_passes(harness, user, before + 1)
@@ -64,23 +53,19 @@ async def test_server_errors_and_an_outage_delay_but_keep_order(harness: Harness
     messages = await _deliver_while_time_passes(harness, user, before + 3)
     texts = [(m.text or "").splitlines()[0] for m in messages[before:]]
     assert texts == ["Your progress", "Contacts", "What I can do"]
-    assert all(r.status == "sent" for r in await _outbox(harness, user.chat_id))
+    assert all(r.status == "sent" for r in await harness.outbox(user.chat_id))
 
 
 async def test_blocked_participant_is_marked_failed_not_retried_for_ever(harness: Harness) -> None:
     user = harness.sandbox.user(4003, "Sam")
     await harness.enrol(user)
     user.block_bot()
-    queued_before = len(await _outbox(harness, user.chat_id))
+    queued_before = len(await harness.outbox(user.chat_id))
     user.send_text("/progress")
-    for _ in range(400):  # up to 20 s: a loaded CI machine can be slow
-        rows = await _outbox(harness, user.chat_id)
-        # Wait for the answer to /progress itself, not the welcome before it.
-        if len(rows) > queued_before and rows[-1].status != "pending":
-            break
-        await asyncio.sleep(0.05)
-    assert rows[-1].status == "failed"
-    assert rows[-1].last_error is not None and "blocked" in rows[-1].last_error
+    # The answer to /progress itself, not the welcome before it.
+    answer = await harness.outcome_of_next(user.chat_id, queued_before)
+    assert answer.status == "failed"
+    assert answer.last_error is not None and "blocked" in answer.last_error
     # Others still get their answers.
     other = harness.sandbox.user(4004, "Alex")
     [reply] = await harness.say(other, "/start")
@@ -97,7 +82,7 @@ async def test_a_refused_token_keeps_the_message_for_later(harness: Harness) -> 
     user.send_text("/progress")
     await harness.sandbox.wait_for_call("sendMessage", count=before + 1)
     await asyncio.sleep(0.3)
-    [row] = [r for r in await _outbox(harness, user.chat_id) if r.status == "pending"]
+    [row] = [r for r in await harness.outbox(user.chat_id) if r.status == "pending"]
     assert row.last_error is not None and row.last_error.startswith("401")
     assert row.next_attempt_at >= harness.clock() + timedelta(seconds=59)
     messages = await _deliver_while_time_passes(harness, user, before + 1)

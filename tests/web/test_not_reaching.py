@@ -134,29 +134,16 @@ async def bot_and_dashboard(
             await server.close()
 
 
-async def _rows(harness: Harness, chat_id: int) -> list[OutboxMessage]:
-    async with harness.core.services.uow() as session:
-        rows = await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
-        )
-        return list(rows)
-
-
 async def test_chat_not_found_fails_once_shows_on_his_page_and_clears_when_one_arrives(
     bot_and_dashboard: tuple[Harness, Dashboard],
 ) -> None:
     harness, dashboard = bot_and_dashboard
     user = harness.sandbox.user(4101, "Sam")
     reference = await harness.enrol(user)
-    queued_before = len(await _rows(harness, user.chat_id))
+    queued_before = len(await harness.outbox(user.chat_id))
     harness.sandbox.faults.fail_next("sendMessage", 400, "Bad Request: chat not found")
     user.send_text("/progress")
-    for _ in range(400):  # up to 20 s: a loaded CI machine can be slow
-        rows = await _rows(harness, user.chat_id)
-        if len(rows) > queued_before and rows[-1].status != "pending":
-            break
-        await asyncio.sleep(0.05)
-    failed = rows[-1]
+    failed = await harness.outcome_of_next(user.chat_id, queued_before)
     assert (failed.status, failed.attempts) == ("failed", 1)
     assert failed.last_error is not None and failed.last_error.startswith("400: ")
     assert "chat not found" in failed.last_error.lower()
@@ -172,7 +159,7 @@ async def test_chat_not_found_fails_once_shows_on_his_page_and_clears_when_one_a
         harness.core.services.on_outbox_written()
         await asyncio.sleep(0.1)
     assert (calls(), len(user.messages())) == (calls_before, received)
-    assert (await _rows(harness, user.chat_id))[-1].status == "failed"
+    assert (await harness.outbox(user.chat_id))[-1].status == "failed"
 
     async with dashboard.client() as browser:
         await dashboard.sign_in(browser, OM)
@@ -183,7 +170,7 @@ async def test_chat_not_found_fails_once_shows_on_his_page_and_clears_when_one_a
         # The next message reaches him: the notice goes.
         await harness.say(user, "/progress")
         for _ in range(100):
-            if (await _rows(harness, user.chat_id))[-1].status == "sent":
+            if (await harness.outbox(user.chat_id))[-1].status == "sent":
                 break
             await asyncio.sleep(0.05)
         page = await (await browser.get(f"/participants/{reference}")).text()
