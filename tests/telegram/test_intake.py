@@ -123,3 +123,45 @@ async def test_webhook_answers_503_until_the_update_is_stored(
                 select(InboundUpdate.processed_at).order_by(InboundUpdate.update_id.desc())
             )
         assert handled is not None
+
+
+async def test_webhook_a_crashed_processs_stored_update_is_handled_once_its_hold_ends(
+    database_url: str, profile: Profile, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A webhook process stored an update, answered 200 and died (SIGKILL) before handling
+    it. Another process, or this one restarted, cannot tell a dead process's update from a
+    live one's at first: it handles it once the receiver's hold has run out."""
+    port = free_port()
+    async with running_harness(
+        database_url,
+        profile,
+        clock,
+        tmp_path,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen="127.0.0.1",
+        port=port,
+        webhook_secret="s3cret-" * 5,
+    ) as harness:
+        sam = harness.sandbox.user(4104, "Sam")
+        update_id = 990_001
+        payload = {
+            "update_id": update_id,
+            "message": {
+                "message_id": 1,
+                "date": int(clock().timestamp()),
+                "chat": {"id": sam.chat_id, "type": "private", "first_name": "Sam"},
+                "from": {"id": sam.id, "is_bot": False, "first_name": "Sam"},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+        async with harness.core.services.uow() as session:  # what the dead process did
+            await table.store_updates(session, [payload], clock(), timedelta(seconds=30))
+            await session.commit()
+        await asyncio.sleep(0.5)
+        assert sam.messages() == []  # still held by the process that received it
+        clock.advance(timedelta(seconds=31))
+        [reply] = await harness.replies(sam, 0)
+        assert "you need a code" in (reply.text or "")  # he is not enrolled: handled as such
+        row = await stored(harness, update_id)
+        assert row is not None and row.processed_at is not None and row.payload is None
