@@ -220,6 +220,8 @@ def _claim_statement(dialect: str) -> Any:
 # The sender claims after nearly every update it is woken for: built once per dialect, as
 # building it each time cost more than running it.
 _CLAIM = {dialect: _claim_statement(dialect) for dialect in ("sqlite", "postgresql")}
+# Outcomes: an ORM bulk UPDATE by primary key, with each row's id and values.
+_RECORD = update(OutboxMessage)
 
 
 class OutboxSender:
@@ -523,7 +525,7 @@ class OutboxSender:
                     for row_id, values, _ in batch:
                         by_columns.setdefault(tuple(values), []).append({"id": row_id, **values})
                     for rows in by_columns.values():
-                        await session.execute(update(OutboxMessage), rows)
+                        await session.execute(_RECORD, rows)
                     await session.commit()
                 return
             except (DBAPIError, OSError):
