@@ -4,6 +4,8 @@ handling it loses nothing: it is handled later, once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +37,25 @@ def database_down(
 
     monkeypatch.setattr(module, name, failing)
     return failures
+
+
+@contextlib.asynccontextmanager
+async def webhook_harness(
+    database_url: str, profile: Profile, clock: FakeClock, tmp_path: Path
+) -> AsyncIterator[tuple[Harness, int]]:
+    """The bot in webhook mode on a free local port, and the port."""
+    port = free_port()
+    async with running_harness(
+        database_url,
+        profile,
+        clock,
+        tmp_path,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen="127.0.0.1",
+        port=port,
+        webhook_secret="s3cret-" * 5,
+    ) as harness:
+        yield harness, port
 
 
 async def stored(harness: Harness, update_id: int) -> InboundUpdate | None:
@@ -95,17 +116,7 @@ async def test_webhook_answers_503_until_the_update_is_stored(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    port = free_port()
-    async with running_harness(
-        database_url,
-        profile,
-        clock,
-        tmp_path,
-        webhook_url=f"http://127.0.0.1:{port}/telegram",
-        listen="127.0.0.1",
-        port=port,
-        webhook_secret="s3cret-" * 5,
-    ) as harness:
+    async with webhook_harness(database_url, profile, clock, tmp_path) as (harness, port):
         harness.sandbox.webhook_retry_delay = 0.2
         stranger = harness.sandbox.user(4103, "Alex")
         failures = database_down(monkeypatch, table, "store_updates", times=2)
@@ -131,17 +142,7 @@ async def test_webhook_a_crashed_processs_stored_update_is_handled_once_its_hold
     """A webhook process stored an update, answered 200 and died (SIGKILL) before handling
     it. Another process, or this one restarted, cannot tell a dead process's update from a
     live one's at first: it handles it once the receiver's hold has run out."""
-    port = free_port()
-    async with running_harness(
-        database_url,
-        profile,
-        clock,
-        tmp_path,
-        webhook_url=f"http://127.0.0.1:{port}/telegram",
-        listen="127.0.0.1",
-        port=port,
-        webhook_secret="s3cret-" * 5,
-    ) as harness:
+    async with webhook_harness(database_url, profile, clock, tmp_path) as (harness, _):
         sam = harness.sandbox.user(4104, "Sam")
         update_id = 990_001
         payload = {
