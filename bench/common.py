@@ -68,7 +68,9 @@ class Figure:
     def line(self) -> str:
         if self.value is None:
             shown = "n/a"
-        elif self.unit in ("ms", "s", "MB", "%", "×"):
+        elif self.unit == "×":  # a ratio near its target: 0.49 must not show as 0.5
+            shown = f"{self.value:.2f}"
+        elif self.unit in ("ms", "s", "MB", "%"):
             shown = f"{self.value:,.1f}" if abs(self.value) < 1000 else f"{self.value:,.0f}"
         else:
             shown = f"{self.value:,.1f}" if self.value % 1 else f"{self.value:,.0f}"

@@ -65,7 +65,9 @@ class Core:
 
 def build_core(settings: Settings, profile: Profile | None = None) -> Core:
     profile = profile or load_profile(settings.profile_path)
-    engine = make_engine(settings.database_url)
+    # Each update being handled holds a connection; so can the sender, the intake, the
+    # scheduler, the file fetcher and the dashboard's requests.
+    engine = make_engine(settings.database_url, pool_size=settings.concurrent_updates + 8)
     services = ServiceContext(
         session_factory=make_session_factory(engine, profile.zone),
         profile=profile,

@@ -31,12 +31,20 @@ from bot.loops import wait_for_any
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    `pool_size`: how many connections the process uses at once, which stay open. The pool
+    closes any beyond that as they come back, and opening one costs far more than using it:
+    on SQLite the schema is read and every statement prepared again, on PostgreSQL a server
+    process starts.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # An in-memory database lives in its one connection: there is no pool to size.
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["pool_size"] = pool_size
         engine = create_async_engine(
             url,
             async_creator=sqlite_on_loop.connector(parsed, timeout=30),
@@ -47,7 +55,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _WriteTurns(parsed.database).install(engine)
         return engine
     # hide_parameters: error logs must not carry names or message text.
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    return create_async_engine(
+        url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size, **kwargs
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
