@@ -483,7 +483,18 @@ _LINKED_PARTICIPANT = (
     .where(
         TelegramLink.telegram_user_id == bindparam("user_id"), TelegramLink.unlinked_at.is_(None)
     )
-    .options(joinedload(Participant.offender_manager))
+    .options(
+        # What his turn uses of his Offender Manager, and nothing else: never her sign-in
+        # secrets. Anything more raises at once, in the tests, rather than loading lazily.
+        joinedload(Participant.offender_manager).load_only(
+            Staff.name,
+            Staff.phone,
+            Staff.role,
+            Staff.active,
+            Staff.telegram_chat_id,
+            raiseload=True,
+        )
+    )
 )
 
 
