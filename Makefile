@@ -59,7 +59,7 @@ messages: $(VENV)/.installed-dev
 	@# sentences of the services' rule errors (DomainError and its kinds, in bot/services and
 	@# bot/domain), which the dashboard shows in the reader's language.
 	$(BIN)/pybabel extract -F pyproject.toml -k tr -k trn:1,2 \
-		-k DomainError -k NotFound -k Conflict -k InvalidInput --no-location --sort-output \
+		-k DomainError -k NotFound -k Conflict -k InvalidInput -k SignInRefused --no-location --sort-output \
 		--add-comments=Translators: --project="Programme Companion" \
 		-o locales/dashboard.pot handlers/web bot/services bot/domain
 	@if ls locales/*/LC_MESSAGES/dashboard.po >/dev/null 2>&1; then \

@@ -79,7 +79,9 @@ async def submit_sign_in(request: web.Request) -> web.Response:
             client_address(request),
         )
     except SignInRefused as refused:
-        page = render(request, "sign_in.html", status=401, error=str(refused), notice=None)
+        page = render(
+            request, "sign_in.html", status=401, error=words(request).error(refused), notice=None
+        )
         return page
     response = web.HTTPSeeOther("/sign-in/set-up" if signed.needs_totp_setup else "/sign-in/code")
     set_session_cookie(request, response, signed.session_token)
@@ -115,8 +117,10 @@ async def submit_code(request: web.Request) -> web.Response:
         )
     except SignInRefused as refused:
         if current.needs_totp_setup:
-            return await _set_up_page(request, current, error=str(refused), status=401)
-        return render(request, "code.html", status=401, error=str(refused))
+            return await _set_up_page(
+                request, current, error=words(request).error(refused), status=401
+            )
+        return render(request, "code.html", status=401, error=words(request).error(refused))
     raise web.HTTPSeeOther("/")
 
 

@@ -198,6 +198,18 @@ async def test_sign_in_in_welsh_from_the_browser_or_the_switch(dashboard: Board)
         assert _lang(await _page(english, "/sign-in")) == "en-GB"
 
 
+async def test_a_refused_sign_in_is_told_in_welsh(dashboard: Board) -> None:
+    async with dashboard.client() as browser:
+        page = await _page(browser, "/sign-in", headers=WELSH)
+        form = {"csrf_token": csrf(page), "email": OM, "password": "not her password"}
+        async with browser.post("/sign-in", data=form, headers=WELSH) as refused:
+            assert refused.status == 401
+            text = await refused.text()
+        assert _lang(text) == "cy"
+        assert "Nid yw&#39;r e-bost a&#39;r cyfrinair yn cyfateb." in text
+        assert "do not match" not in text
+
+
 async def test_the_switch_goes_back_only_to_this_site(dashboard: Board) -> None:
     async with dashboard.client() as browser:
         page = await _page(browser, "/sign-in")
