@@ -45,3 +45,7 @@ class Conflict(DomainError):
 
 class InvalidInput(DomainError):
     """The request itself is malformed (bad date, number out of range, ...)."""
+
+
+class SignInRefused(DomainError):
+    """A sign-in did not succeed; the sentence is safe to show (it never says why)."""

@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import SignInAttempt, Staff, StaffToken, WebSession
-from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.domain.errors import Conflict, InvalidInput, NotFound, SignInRefused
 from bot.domain.roles import Role
 from bot.services.context import ServiceContext, audit
 
@@ -65,11 +65,6 @@ class SignedIn:
     @property
     def complete(self) -> bool:
         return self.staff_id is not None and self.second_factor
-
-
-class SignInRefused(DomainError):
-    """The sign-in did not succeed; the message is safe to show (it never says why), in the
-    reader's language like every rule's sentence."""
 
 
 # --- one-time links ------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, SignInRefused
 from bot.services import staff_auth
-from bot.services.staff_auth import SignedIn, SignInRefused
+from bot.services.staff_auth import SignedIn
 from handlers.web.app import (
     SIGNED_IN,
     clear_session_cookie,
