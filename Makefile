@@ -69,7 +69,7 @@ messages: $(VENV)/.installed-dev
 catalog: $(VENV)/.installed-dev
 	$(BIN)/python -c 'import sys; from bot.i18n import start_catalog; print(start_catalog(sys.argv[1]))' $(CODE)
 
-## bench: every benchmark at full size (~30 min): figures printed and in bench/results/latest.json + .png
+## bench: every benchmark at full size (~20 min): figures printed and in bench/results/latest.json + .png
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run
 
