@@ -2,8 +2,8 @@
 
 Had it closed the ones beyond SQLAlchemy's default five as they came back, every busy
 moment would open new ones: on SQLite the schema is read and each statement prepared again,
-on PostgreSQL a server process starts. Under load that cost a sixth of the bot's throughput
-(bench/README.md).
+on PostgreSQL a server process starts. Under load that cost up to a sixth of the bot's
+throughput on SQLite and a fifth on PostgreSQL (bench/README.md).
 """
 
 from __future__ import annotations
