@@ -1,7 +1,10 @@
-"""Intake: every update is in the database before Telegram is told we have it.
+"""Intake: no update is acknowledged before it is safe, handled or stored.
 
-- Polling: getUpdates answers pass through `StoringUpdatesRequest`, which stores them before
-  python-telegram-bot asks for the next batch (the request that acknowledges this one).
+- Polling: python-telegram-bot acknowledges a batch by asking for the next one.
+  `StoringUpdatesRequest` holds that request back a moment (`SETTLE`) while the batch is
+  being handled; whatever is still unhandled then is stored before the request goes. A
+  handled update needs no storing: its claim committed with its effects. So a man alone
+  costs no write before his update is handled, and a busy batch costs one.
 - Webhook: the handler stores the update before it answers 200.
 
 `IntakeApplication` marks each update handled, or due for another try when a handler failed
@@ -13,6 +16,7 @@ transaction), so an update tried twice changes things once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable
@@ -33,15 +37,32 @@ log = logging.getLogger(__name__)
 
 # How long the process that received an update has it before any process may retry it.
 HOLD = timedelta(seconds=30)
+# How long acknowledging a batch waits for its updates to be handled before storing the rest.
+# Most single updates take a few milliseconds; a busy batch waits its full time, while the
+# updates already taken are handled, and is then stored in one statement.
+SETTLE = 0.05
 
 
 class Intake:
-    def __init__(self, ctx: ServiceContext, *, hold: timedelta = HOLD) -> None:
+    def __init__(
+        self, ctx: ServiceContext, *, hold: timedelta = HOLD, settle: float | None = None
+    ) -> None:
         self._ctx = ctx
         self._hold = hold
+        self._settle = SETTLE if settle is None else settle
         # Stored by this process and not yet handled (queued behind others, say): a retry
         # must not queue them a second time.
         self._ours: set[int] = set()
+        # Taken from getUpdates and neither handled nor stored yet: they must be one or the
+        # other before they are acknowledged.
+        self._unsafe: dict[int, dict[str, Any]] = {}
+        self._all_safe = asyncio.Event()
+        self._all_safe.set()
+        # Held while unsafe updates are stored, so that an outcome waits for that to land.
+        self._storing = asyncio.Lock()
+        # Unsafe ones whose handling failed and could not be stored then (the database was
+        # down): stored before the acknowledgement, for any retry to take.
+        self._dropped: set[int] = set()
         # Figures for /metrics.
         self.handled = 0
         self.failed = 0
@@ -52,25 +73,53 @@ class Intake:
             await session.commit()
         self._ours.update(payload["update_id"] for payload in payloads)
 
+    def received(self, payloads: list[dict[str, Any]]) -> None:
+        """getUpdates handed these over: unsafe until handled or stored."""
+        for payload in payloads:
+            self._unsafe[payload["update_id"]] = payload
+        if self._unsafe:
+            self._all_safe.clear()
+
+    def _safe(self, update_id: int) -> None:
+        self._unsafe.pop(update_id, None)
+        if not self._unsafe:
+            self._all_safe.set()
+
+    async def make_safe(self) -> None:
+        """Before a batch is acknowledged: give its updates `settle` seconds to be handled,
+        then store the rest. Raises when they cannot be stored (so nothing is acknowledged)."""
+        if not self._unsafe:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_safe.wait(), self._settle)
+        async with self._storing:
+            payloads = list(self._unsafe.values())
+            if payloads:
+                await self.store(payloads)
+                self._ours -= self._dropped
+                self._dropped.clear()
+                for payload in payloads:
+                    self._safe(payload["update_id"])
+
     async def finished(self, update_id: int, error: BaseException | None) -> None:
         """Record how handling went; never raises (a retry will sort out a failure here)."""
         try:
-            async with self._ctx.uow() as session:
-                if error is not None:
-                    row = await session.get(table.InboundUpdate, update_id)
-                    attempts = row.attempts + 1 if row is not None else 1
-                    await table.retry_later(
-                        session, update_id, self._ctx.now(), backoff(attempts), repr(error)
-                    )
-                elif update_id in self._ctx.handled_updates:
-                    return  # the service marked it in its own transaction
-                else:
-                    await table.mark_handled(session, update_id, self._ctx.now())
-                await session.commit()
+            if error is None and update_id in self._ctx.handled_updates:
+                self._safe(update_id)
+                return  # the service marked it in its own transaction
+            # If this update is being stored right now, that must land before we look.
+            async with self._storing:
+                unstored = self._unsafe.get(update_id)
+                # Never stored, and no service claimed it: it changed nothing to record.
+                if unstored is None or error is not None:
+                    await self._record_outcome(update_id, unstored, error)
+                self._safe(update_id)
         except Exception:
             log.exception(
                 "could not record the outcome of update %s; it will be retried", update_id
             )
+            if update_id in self._unsafe:
+                self._dropped.add(update_id)
         finally:
             self._ctx.handled_updates.discard(update_id)
             self._ours.discard(update_id)
@@ -78,6 +127,21 @@ class Intake:
             self.handled += 1
         else:
             self.failed += 1
+
+    async def _record_outcome(
+        self, update_id: int, unstored: dict[str, Any] | None, error: BaseException | None
+    ) -> None:
+        now = self._ctx.now()
+        async with self._ctx.uow() as session:
+            if unstored is not None:  # failed before it was ever stored: store it to retry
+                await table.store_failed(session, unstored, now, backoff(1), repr(error))
+            elif error is not None:
+                row = await session.get(table.InboundUpdate, update_id)
+                attempts = row.attempts + 1 if row is not None else 1
+                await table.retry_later(session, update_id, now, backoff(attempts), repr(error))
+            else:
+                await table.mark_handled(session, update_id, now)
+            await session.commit()
 
     async def take_due(self, *, everything: bool = False) -> list[dict[str, Any]]:
         """Unhandled updates to try again; `everything` also takes those still held (at a
@@ -116,10 +180,11 @@ class Intake:
 
 
 class StoringUpdatesRequest(AiohttpRequest):
-    """The getUpdates connection: stores each batch before handing it over.
+    """The getUpdates connection: makes the last batch safe before asking for the next.
 
-    python-telegram-bot acknowledges a batch by asking for the next one, which it does only
-    after this returns; if storing fails, it retries the same batch.
+    python-telegram-bot acknowledges a batch by asking for the next one. When the last
+    batch cannot be stored, that request is not sent (PTB tries it again), so Telegram
+    keeps offering the batch.
     """
 
     def __init__(self, intake: Intake, **kwargs: Any) -> None:
@@ -127,16 +192,17 @@ class StoringUpdatesRequest(AiohttpRequest):
         self._intake = intake
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            await self._intake.make_safe()
+        except Exception as error:
+            log.exception("could not store updates; not acknowledging them yet")
+            raise NetworkError("could not store updates") from error
         status, body = await super().do_request(*args, **kwargs)
         if status == 200:
-            try:
-                data = json.loads(body)
-                updates = data.get("result") if data.get("ok") else None
-                if updates:
-                    await self._intake.store(updates)
-            except Exception as error:
-                log.exception("could not store updates; asking for them again")
-                raise NetworkError("could not store updates") from error
+            data = json.loads(body)
+            updates = data.get("result") if data.get("ok") else None
+            if updates:
+                self._intake.received(updates)
         return status, body
 
 

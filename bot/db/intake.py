@@ -41,6 +41,28 @@ async def store_updates(
     await connection.execute(_STORE[connection.dialect.name], rows)
 
 
+async def store_failed(
+    session: AsyncSession,
+    payload: dict[str, Any],
+    now: datetime,
+    delay: timedelta,
+    error: str,
+) -> None:
+    """Store an update whose handling failed before it was stored, due again after `delay`."""
+    await session.execute(
+        _insert(session.get_bind().dialect.name)(InboundUpdate)
+        .values(
+            update_id=payload["update_id"],
+            payload=payload,
+            received_at=now,
+            next_attempt_at=now + delay,
+            attempts=1,
+            last_error=error[:500],
+        )
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+
+
 def _claim_statement(dialect: str) -> Any:
     now: BindParameter[datetime] = bindparam("now")
     return (

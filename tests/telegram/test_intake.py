@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from bot import intake
 from bot.config import Profile
 from bot.db import intake as table
 from bot.db.models import InboundUpdate
@@ -63,24 +65,79 @@ async def stored(harness: Harness, update_id: int) -> InboundUpdate | None:
         return await session.get(InboundUpdate, update_id)
 
 
-async def test_polling_an_update_not_stored_is_not_acknowledged(
+def acknowledgements(harness: Harness, update_id: int) -> list[float]:
+    """When the bot asked for updates past this one (which tells Telegram it has it)."""
+    return [
+        call.at
+        for call in harness.sandbox.calls_to("getUpdates")
+        if int(call.params.get("offset") or 0) > update_id
+    ]
+
+
+async def test_polling_an_update_handled_at_once_is_acknowledged_without_storing_it_first(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = harness.sandbox.user(4101, "Sam")
+    """Handled before the next poll: its claim, committed with its effects, is its record."""
+    monkeypatch.setattr(intake, "SETTLE", 10.0)  # however slow this machine is
+    user = harness.sandbox.user(4105, "Sam")
     await harness.enrol(user)
-    failures = database_down(monkeypatch, table, "store_updates", times=2)
+    stores: list[int] = []
+    real_store = table.store_updates
+
+    async def counted(*args: object, **kwargs: object) -> None:
+        stores.append(1)
+        await real_store(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(table, "store_updates", counted)
     before = len(user.messages())
     update_id = user.send_text("/help")
     [reply] = await harness.replies(user, before)
     assert (reply.text or "").startswith("What I can do")
+    await harness.sandbox.wait_until(
+        lambda: bool(acknowledgements(harness, update_id)), what="the acknowledgement"
+    )
+    assert stores == []
+    row = await stored(harness, update_id)
+    assert row is not None and row.processed_at is not None and row.payload is None
+
+
+async def test_polling_an_update_neither_handled_nor_stored_is_not_acknowledged(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = harness.sandbox.user(4101, "Sam")
+    await harness.enrol(user)
+    # His update is slow to handle (the database is busy), and storing it fails twice.
+    busy = asyncio.Event()
+    real_load = chat._linked_participant
+
+    async def slow_load(*args: object, **kwargs: object) -> object:
+        await busy.wait()
+        return await real_load(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chat, "_linked_participant", slow_load)
+    failures = database_down(monkeypatch, table, "store_updates", times=2)
+    stored_at: list[float] = []
+    failing_store = table.store_updates
+
+    async def timed_store(*args: object, **kwargs: object) -> None:
+        await failing_store(*args, **kwargs)  # type: ignore[arg-type]
+        stored_at.append(time.monotonic())
+
+    monkeypatch.setattr(table, "store_updates", timed_store)
+    before = len(user.messages())
+    update_id = user.send_text("/help")
+    await harness.sandbox.wait_until(lambda: bool(stored_at), what="the update stored", timeout=15)
+    await harness.sandbox.wait_until(
+        lambda: bool(acknowledgements(harness, update_id)), what="the acknowledgement"
+    )
     assert len(failures) == 2
-    # Telegram offered it three times (the first two were never acknowledged).
-    offered = [
-        call
-        for call in harness.sandbox.calls_to("getUpdates")
-        if any(u["update_id"] == update_id for u in (call.response or {}).get("result", []))
-    ]
-    assert len(offered) == 3
+    # Telegram was told only once it was stored.
+    assert min(acknowledgements(harness, update_id)) > stored_at[0]
+    row = await stored(harness, update_id)
+    assert row is not None and row.processed_at is None and row.payload is not None
+    busy.set()
+    [reply] = await harness.replies(user, before)
+    assert (reply.text or "").startswith("What I can do")
     row = await stored(harness, update_id)
     assert row is not None and row.processed_at is not None and row.payload is None
 
