@@ -306,8 +306,9 @@ def describe(statement: str) -> str:
 
 @contextlib.contextmanager
 def tagged_background_loops() -> Iterator[None]:
-    """Mark statements from the bot's background loops (sender, file fetcher, scheduler)
-    so that only what an update causes is counted as the interaction's."""
+    """Mark statements from the bot's background loops (sender, file fetcher, scheduler,
+    staff announcer) so that only what an update causes is counted as the interaction's."""
+    import bot.announcer
     import bot.attachments
     import bot.outbox
     import bot.scheduler
@@ -317,6 +318,7 @@ def tagged_background_loops() -> Iterator[None]:
         (bot.outbox.OutboxSender, "outbox sender"),
         (bot.attachments.AttachmentFetcher, "file fetcher"),
         (bot.scheduler.Scheduler, "scheduler"),
+        (bot.announcer.StaffAnnouncer, "staff announcer"),
     ]
     for cls, role in classes:
         original = cls.run
@@ -341,6 +343,7 @@ class StepStatements:
     step: str
     interaction: Counter[str]
     sender: Counter[str]
+    announcer: Counter[str]
 
     @property
     def total(self) -> int:
@@ -372,12 +375,14 @@ async def count_statements(
                     if not await player.step(SCRIPT, tally, timeout=15):
                         raise RuntimeError(f"step {step.name!r} failed: {dict(tally.errors)}")
                     await sandbox.wait_until_idle(quiet=0.1, timeout=15)
+                    await asyncio.sleep(0.5)  # the staff announcer gathers for a moment
                     mine = seen[mark:]
                     result.append(
                         StepStatements(
                             step.name,
                             Counter(s for role, s in mine if role == "interaction"),
                             Counter(s for role, s in mine if role == "outbox sender"),
+                            Counter(s for role, s in mine if role == "staff announcer"),
                         )
                     )
     finally:
@@ -498,7 +503,11 @@ async def measure_backend(
         # updates from 1 again, which the bot would take for ones it has handled.
         steps = await sql_per_step(folder)
         results.details["sql_per_step"] = {
-            s.step: {"interaction": dict(s.interaction), "outbox_sender": dict(s.sender)}
+            s.step: {
+                "interaction": dict(s.interaction),
+                "outbox_sender": dict(s.sender),
+                "staff_announcer": dict(s.announcer),
+            }
             for s in steps
         }
         for s in steps:
@@ -525,6 +534,14 @@ async def measure_backend(
             per_reply,
             "count",
             note=_summary(max(steps, key=lambda s: sum(s.sender.values())).sender),
+        )
+        told = max(steps, key=lambda s: sum(s.announcer.values()))
+        results.add(
+            "sql.staff_announcer_per_complaint",
+            f"SQL statements by the staff announcer after a step ({told.step})",
+            sum(told.announcer.values()),
+            "count",
+            note=_summary(told.announcer),
         )
 
     players = make_players(sandbox, enrolled.user_ids[: sizes.participants])

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.announcer import StaffAnnouncer
 from bot.attachments import AttachmentFetcher
 from bot.config import ConfigError, Profile, Settings, host_port, load_profile
 from bot.db.claims import upsert
@@ -243,6 +244,7 @@ async def running_bot(
         ),
     )
     fetcher = AttachmentFetcher(services.session_factory, application.bot, services.clock)
+    announcer = StaffAnnouncer(services)
     scheduler = Scheduler(
         services,
         interval_seconds=scheduler_interval,
@@ -256,6 +258,7 @@ async def running_bot(
     )
     services.on_outbox_written = sender.wake
     services.on_attachment_written = fetcher.wake
+    services.on_staff_to_tell = announcer.wake
     figures = ProcessFigures(
         updates_handled=lambda: intake.handled,
         updates_failed=lambda: intake.failed,
@@ -302,6 +305,7 @@ async def running_bot(
         loops = [
             asyncio.create_task(sender.run(stop), name="outbox-sender"),
             asyncio.create_task(fetcher.run(stop), name="attachment-fetcher"),
+            asyncio.create_task(announcer.run(stop), name="staff-announcer"),
             asyncio.create_task(scheduler.run(stop), name="scheduler"),
             # Polling: only one process can poll, so whatever is stored unhandled at the
             # start was left by a crash and is retried at once.

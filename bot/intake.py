@@ -41,6 +41,8 @@ HOLD = timedelta(seconds=30)
 # Most single updates take a few milliseconds; a busy batch waits its full time, while the
 # updates already taken are handled, and is then stored in one statement.
 SETTLE = 0.05
+# How long stored updates that were handled gather before they are marked in one statement.
+GATHER = 0.5
 
 
 class Intake:
@@ -60,6 +62,9 @@ class Intake:
         self._all_safe.set()
         # Held while unsafe updates are stored, so that an outcome waits for that to land.
         self._storing = asyncio.Lock()
+        # Stored ones handled since the last `mark_handled`.
+        self._to_mark: set[int] = set()
+        self._marks_waiting = asyncio.Event()
         # Unsafe ones whose handling failed and could not be stored then (the database was
         # down): stored before the acknowledgement, for any retry to take.
         self._dropped: set[int] = set()
@@ -104,15 +109,16 @@ class Intake:
     async def finished(self, update_id: int, error: BaseException | None) -> None:
         """Record how handling went; never raises (a retry will sort out a failure here)."""
         try:
-            if error is None and update_id in self._ctx.handled_updates:
-                self._safe(update_id)
-                return  # the service marked it in its own transaction
             # If this update is being stored right now, that must land before we look.
             async with self._storing:
                 unstored = self._unsafe.get(update_id)
-                # Never stored, and no service claimed it: it changed nothing to record.
-                if unstored is None or error is not None:
-                    await self._record_outcome(update_id, unstored, error)
+                if error is not None:
+                    await self._record_failure(update_id, unstored, error)
+                elif unstored is None:
+                    # Stored, so marked handled too, with others (see `mark_handled`).
+                    # One never stored needs nothing: its claim is its record.
+                    self._to_mark.add(update_id)
+                    self._marks_waiting.set()
                 self._safe(update_id)
         except Exception:
             log.exception(
@@ -121,27 +127,35 @@ class Intake:
             if update_id in self._unsafe:
                 self._dropped.add(update_id)
         finally:
-            self._ctx.handled_updates.discard(update_id)
             self._ours.discard(update_id)
         if error is None:
             self.handled += 1
         else:
             self.failed += 1
 
-    async def _record_outcome(
-        self, update_id: int, unstored: dict[str, Any] | None, error: BaseException | None
+    async def _record_failure(
+        self, update_id: int, unstored: dict[str, Any] | None, error: BaseException
     ) -> None:
         now = self._ctx.now()
         async with self._ctx.uow() as session:
             if unstored is not None:  # failed before it was ever stored: store it to retry
                 await table.store_failed(session, unstored, now, backoff(1), repr(error))
-            elif error is not None:
+            else:
                 row = await session.get(table.InboundUpdate, update_id)
                 attempts = row.attempts + 1 if row is not None else 1
                 await table.retry_later(session, update_id, now, backoff(attempts), repr(error))
-            else:
-                await table.mark_handled(session, update_id, now)
             await session.commit()
+
+    async def mark_handled(self) -> None:
+        """Mark the stored updates handled since the last call, in one statement. Until then
+        a retry of one finds its claim and does nothing, so this can wait."""
+        if not self._to_mark:
+            return
+        update_ids = sorted(self._to_mark)
+        async with self._ctx.uow() as session:
+            await table.mark_handled(session, update_ids, self._ctx.now())
+            await session.commit()
+        self._to_mark.difference_update(update_ids)
 
     async def take_due(self, *, everything: bool = False) -> list[dict[str, Any]]:
         """Unhandled updates to try again; `everything` also takes those still held (at a
@@ -166,6 +180,7 @@ class Intake:
         everything = everything_first
         while not stop.is_set():
             try:
+                await self.mark_handled()
                 payloads = await self.take_due(everything=everything)
                 everything = False
                 for payload in payloads:
@@ -176,7 +191,13 @@ class Intake:
                     continue
             except Exception:
                 log.exception("could not look for stored updates; will try again")
-            await wait_for_any(every, stop)
+            await wait_for_any(every, stop, self._marks_waiting)
+            self._marks_waiting.clear()
+            await wait_for_any(GATHER, stop)
+        try:
+            await self.mark_handled()
+        except Exception:
+            log.exception("could not mark stored updates handled; a retry will find them done")
 
 
 class StoringUpdatesRequest(AiohttpRequest):

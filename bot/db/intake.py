@@ -104,11 +104,11 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
     return bool(result.rowcount)
 
 
-async def mark_handled(session: AsyncSession, update_id: int, now: datetime) -> None:
-    """For updates no service claimed (nothing to change): handled, payload gone."""
+async def mark_handled(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
+    """Stored updates handled since (their answers claimed them): handled, payload gone."""
     await session.execute(
         update(InboundUpdate)
-        .where(InboundUpdate.update_id == update_id, InboundUpdate.processed_at.is_(None))
+        .where(InboundUpdate.update_id.in_(update_ids), InboundUpdate.processed_at.is_(None))
         .values(processed_at=now, payload=None)
     )
 

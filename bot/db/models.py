@@ -327,6 +327,13 @@ class OutboxMessage(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        Index(
+            "ux_outbox_update_id",
+            "update_id",
+            unique=True,
+            sqlite_where=text("update_id IS NOT NULL"),
+            postgresql_where=text("update_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -347,13 +354,18 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # On the first answer to an update only: the update's claim. It is unique, so handling
+    # the same update again (a retry, a redelivery after a crash) cannot commit twice.
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class InboundUpdate(Base):
-    """Every update from Telegram, stored before it is acknowledged and until handled.
+    """An update from Telegram that was not handled before it was acknowledged (a busy
+    moment, a failure, a webhook), kept until it is.
 
     The raw payload (which can hold his words) is cleared once the update is handled; the
-    id stays for a week so a redelivered update does nothing twice.
+    id stays for a week. An update answered in the chat is claimed by its answer
+    (`OutboxMessage.update_id`); one with no answer, here.
     """
 
     __tablename__ = "inbound_updates"
@@ -473,6 +485,12 @@ class Complaint(Base):
     __table_args__ = (
         Index("ix_complaints_queue", "queue", "status", "reply_due"),
         Index("ix_complaints_participant", "participant_id", "status"),
+        Index(
+            "ix_complaints_staff_to_tell",
+            "id",
+            sqlite_where=text("staff_to_tell"),
+            postgresql_where=text("staff_to_tell"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -493,6 +511,9 @@ class Complaint(Base):
     answered_at: Mapped[datetime | None]
     escalation_open_until: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None]
+    # Sent or escalated, and the staff who may see it not yet told (bot/announcer.py tells
+    # them a moment later, so his turn does not wait on finding them).
+    staff_to_tell: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     participant: Mapped[Participant] = relationship()
     queue_item: Mapped[QueueItem | None] = relationship(back_populates="complaint")

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -63,12 +64,23 @@ class ChatService:
         """Mark the update handled in this transaction; False if it was handled before.
 
         The mark commits with the update's effects, so a redelivered update either finds it
-        (and does nothing) or finds neither (and does everything).
+        (and does nothing) or finds neither (and does everything). Turns that answer him
+        are claimed by the answer instead (see `_handle`).
         """
         return await claim_update(session, update_id, self._ctx.now())
 
     async def _handle(self, inbound: Inbound, body: TurnBody) -> bool:
         """Run `body` once per update id; False when the update was handled before."""
+        try:
+            return await self._turn(inbound, body)
+        except IntegrityError:
+            async with self._ctx.uow() as session:
+                if await _answered(session, inbound.update_id):
+                    return False  # its claim clashed: handled and answered before
+        # Another unique key clashed (a complaint reference drawn twice, say): once more.
+        return await self._turn(inbound, body)
+
+    async def _turn(self, inbound: Inbound, body: TurnBody) -> bool:
         async with self._ctx.uow() as session:
             participant, conversations = await _linked_participant(session, inbound.user_id)
             t = self._ctx.catalogs.translator(
@@ -78,16 +90,21 @@ class ChatService:
             if participant is not None:
                 turn.conversations = conversations
             await body(turn)
-            # Claimed last, not first: on SQLite a transaction's first write takes the
-            # database's one write lock until the commit, so the reads above run while
-            # other men's updates write. The claim still commits with the effects, or not.
-            if not await self._claim(session, inbound.update_id):
+            # His answer carries the claim: its update id is unique, so a second handling
+            # cannot commit. A turn with no answer claims the update itself, unless an
+            # earlier handling answered it. Claimed last, not first: on SQLite a
+            # transaction's first write takes the database's one write lock until the
+            # commit, so the reads above run while other men's updates write.
+            if not turn.claimed and (
+                await _answered(session, inbound.update_id)
+                or not await self._claim(session, inbound.update_id)
+            ):
                 await session.rollback()
-                self._ctx.handled_updates.add(inbound.update_id)
                 return False
             await session.commit()
-        self._ctx.handled_updates.add(inbound.update_id)
         self._ctx.on_outbox_written()
+        if turn.staff_to_tell:
+            self._ctx.on_staff_to_tell()
         return True
 
     async def _for_participant(self, inbound: Inbound, body: ParticipantBody) -> bool:
@@ -507,3 +524,11 @@ async def _linked_participant(
     if not rows:
         return None, {}
     return rows[0][0], {c.kind: c for _, c in rows if c is not None}
+
+
+async def _answered(session: AsyncSession, update_id: int) -> bool:
+    """Whether an answer to this update is in the outbox: it was handled."""
+    found = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.update_id == update_id).limit(1)
+    )
+    return found is not None

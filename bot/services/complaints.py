@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from bot import messages
 from bot.db.models import (
@@ -65,12 +65,7 @@ async def begin(
     categories: tuple[Category, ...] = tuple(Category),
 ) -> None:
     """Ask what it is about (the rights page offers just the discrimination ones)."""
-    if await _open_count(turn.session, participant.id) >= rules.MAX_OPEN:
-        await conversations.end(turn, KIND)
-        turn.reply(
-            messages.complaint_too_many_open(turn.t, rules.MAX_OPEN, ctx.profile.area.telephone),
-            messages.main_menu(turn.t),
-        )
+    if not await _may_open_another(ctx, turn, participant):
         return
     conversation = await conversations.start(turn, KIND, "category")
     t, token = turn.t, conversation.token
@@ -118,7 +113,8 @@ async def press(ctx: ServiceContext, turn: Turn, participant: Participant, data:
     elif action == "done" and conversation.step == "details":
         if not conversation.data.get("words"):
             turn.reply(messages.complaint_details_needed(t), _done_cancel(t, token))
-        else:
+        # Checked again: one of his may have been reopened since he began.
+        elif await _may_open_another(ctx, turn, participant):
             conversations.advance(turn, conversation, "confirm")
             _summarise(turn, conversation)
     elif action == "send" and conversation.step == "confirm":
@@ -343,7 +339,7 @@ async def _escalate(
     complaint.acknowledged_at = complaint.answered_at = complaint.closed_at = None
     complaint.escalation_open_until = None
     add_entry(turn.session, complaint, "participant", "escalation", data["reason"], turn.now)
-    await _notify_queue(ctx, turn.session, complaint)
+    complaint.staff_to_tell = turn.staff_to_tell = True
     turn.reply(
         messages.complaint_escalated(t, complaint.reference, chief, due.reply_by),
         messages.main_menu(t),
@@ -352,6 +348,20 @@ async def _escalate(
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+async def _may_open_another(ctx: ServiceContext, turn: Turn, participant: Participant) -> bool:
+    """Whether he has fewer than the most open complaints allowed; if not, say so and end
+    the complaint he was writing. Checked when he begins one and when he has written it,
+    before the summary offers to send it."""
+    if await _open_count(turn.session, participant.id) < rules.MAX_OPEN:
+        return True
+    await conversations.end(turn, KIND)
+    turn.reply(
+        messages.complaint_too_many_open(turn.t, rules.MAX_OPEN, ctx.profile.area.telephone),
+        messages.main_menu(turn.t),
+    )
+    return False
 
 
 def _done_cancel(t: Translator, token: str) -> dict[str, Any]:
@@ -430,20 +440,15 @@ async def _send(
     ctx: ServiceContext, turn: Turn, participant: Participant, data: dict[str, Any]
 ) -> None:
     t = turn.t
-    open_count, reference = await _open_count_and_reference(turn.session, participant.id)
-    if open_count >= rules.MAX_OPEN:
-        turn.reply(
-            messages.complaint_too_many_open(t, rules.MAX_OPEN, ctx.profile.area.telephone),
-            messages.main_menu(t),
-        )
-        return
     category = Category(data["category"])
     about_staff_id = data.get("about_staff_id")
     routing = rules.route(category, about_staff_id, participant.offender_manager_id)
     today = _today(ctx, turn)
     due = rules.deadlines(today, 1, ctx.profile.working_calendar(), ctx.profile.complaint_rules)
     complaint = Complaint(
-        reference=reference,
+        # Drawn, not looked up: in the rare clash with an older one the unique key stops
+        # the commit and the turn runs again with a new draw (see ChatService._handle).
+        reference=rules.new_reference("C"),
         participant_id=participant.id,
         category=category,
         about=About(data["about"]),
@@ -457,8 +462,7 @@ async def _send(
         reply_due=due.reply_by,
     )
     complaint.participant = participant
-    # Before the complaint is added, so that its query does not start the writing.
-    await _notify_queue(ctx, turn.session, complaint)
+    complaint.staff_to_tell = turn.staff_to_tell = True
     turn.session.add(complaint)
     await turn.session.flush()
     add_entry(turn.session, complaint, "participant", "description", data["words"], turn.now)
@@ -480,9 +484,40 @@ async def _send(
     )
 
 
+# Complaints `tell_staff` takes in one transaction.
+TELL_AT_ONCE = 100
+
+
+async def tell_staff(ctx: ServiceContext) -> int:
+    """Tell the staff who may see them of complaints sent or escalated since the last call;
+    returns how many. Each is taken in the same transaction as its notices, so with several
+    processes each is told once."""
+    async with ctx.uow() as session:
+        waiting = select(Complaint.id).where(Complaint.staff_to_tell).limit(TELL_AT_ONCE)
+        if not list(await session.scalars(waiting)):
+            return 0  # the usual case, read without taking SQLite's write lock
+        taken = await session.scalars(
+            update(Complaint)
+            .where(Complaint.id.in_(waiting), Complaint.staff_to_tell)
+            .values(staff_to_tell=False)
+            .returning(Complaint)
+            .execution_options(synchronize_session=False)
+        )
+        complaints = list(taken)
+        for complaint in complaints:
+            await _notify_queue(ctx, session, complaint)
+        await session.commit()
+    ctx.on_outbox_written()
+    return len(complaints)
+
+
 async def _notify_queue(ctx: ServiceContext, session: AsyncSession, complaint: Complaint) -> None:
     """A Telegram notice to everyone who may see it in their queue, never the person named."""
-    query = select(Staff).where(Staff.active.is_(True), Staff.telegram_chat_id.is_not(None))
+    query = (
+        select(Staff)
+        .where(Staff.active.is_(True), Staff.telegram_chat_id.is_not(None))
+        .options(load_only(Staff.role, Staff.active, Staff.telegram_chat_id, raiseload=True))
+    )
     if complaint.assignee_id is not None:
         query = query.where(Staff.id == complaint.assignee_id)
     else:
@@ -559,18 +594,6 @@ def _open_count_query(participant_id: int) -> Select[int]:
 
 async def _open_count(session: AsyncSession, participant_id: int) -> int:
     return int(await session.scalar(_open_count_query(participant_id)) or 0)
-
-
-async def _open_count_and_reference(session: AsyncSession, participant_id: int) -> tuple[int, str]:
-    """How many of his complaints wait for an answer, and a reference for a new one: one
-    query (another only when the reference drawn is taken, which is rare)."""
-    reference = rules.new_reference("C")
-    open_count = _open_count_query(participant_id).scalar_subquery()
-    taken = exists().where(Complaint.reference == reference)
-    count, reference_taken = (await session.execute(select(open_count, taken))).one()
-    if reference_taken:
-        reference = await free_reference(session, Complaint, "C")
-    return int(count), reference
 
 
 async def free_reference(

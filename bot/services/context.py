@@ -37,9 +37,8 @@ class ServiceContext:
     on_outbox_written: Callable[[], None] = field(default=lambda: None)
     # Called after a file he sent was recorded, so the fetcher downloads it at once.
     on_attachment_written: Callable[[], None] = field(default=lambda: None)
-    # Update ids whose handling committed in this process, so the intake need not mark them
-    # again (see bot/intake.py, which takes each id out once it has looked).
-    handled_updates: set[int] = field(default_factory=set)
+    # Called after a complaint was sent or escalated, so its staff are told at once.
+    on_staff_to_tell: Callable[[], None] = field(default=lambda: None)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -58,6 +57,7 @@ def queue_message(
     participant_id: int | None = None,
     action: str = "message",
     bulk: bool = False,
+    update_id: int | None = None,
 ) -> OutboxMessage:
     """Add a message (or another chat action) to the outbox in the caller's transaction.
 
@@ -73,6 +73,7 @@ def queue_message(
         participant_id=participant_id,
         created_at=now,
         next_attempt_at=now,
+        update_id=update_id,
     )
     session.add(message)
     return message

@@ -36,6 +36,10 @@ class Turn:
     # All of his conversations, loaded with him in one query (None: not loaded, ask the
     # database). Saves a SELECT on every step of a guided conversation.
     conversations: dict[str, Conversation] | None = None
+    # Whether an answer queued so far carries the update's claim (the first one does).
+    claimed: bool = False
+    # A complaint was sent or escalated: wake whoever tells staff, once this commits.
+    staff_to_tell: bool = False
 
     def reply(self, text: str, reply_markup: dict[str, Any] | None = None) -> None:
         queue_message(
@@ -45,7 +49,9 @@ class Turn:
             text,
             reply_markup=reply_markup,
             participant_id=self.participant.id if self.participant else None,
+            update_id=None if self.claimed else self.inbound.update_id,
         )
+        self.claimed = True
 
 
 def om_contact(participant: Participant) -> messages.StaffContact:

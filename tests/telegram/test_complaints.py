@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from bot.db.models import Attachment, AuditEntry, Complaint, ComplaintEntry
 from bot.domain.complaints import Status
 from bot.domain.errors import NotFound
 from bot.sandbox.server import SandboxUser, SentMessage
-from bot.services import admin, complaint_review, format_requests
+from bot.services import admin, complaint_review, complaints, format_requests
 from tests.telegram.conftest import ACTOR, Harness, button_data, button_labels
 
 REFERENCE = re.compile(r"\u2068(C-[0-9A-Z]{5})\u2069")
@@ -461,3 +462,74 @@ async def test_a_complaint_draft_survives_reporting_an_absence_in_between(
     # Back to the complaint: its buttons still work and his words are all there.
     done = await harness.tap(user, added, "Done")
     assert "Your words: Part one of what happened." in (done.text or "")
+
+
+async def test_the_limit_is_checked_again_once_he_has_written_it(harness: Harness) -> None:
+    user = harness.sandbox.user(9020, "Sam")
+    await harness.enrol(user)
+    for _ in range(4):
+        await _raise(harness, user, "Something else", "I'd rather not say")
+    [first] = await harness.say(user, "/complaint")
+    step = await harness.tap(user, first, "Something else")
+    step = await harness.tap(user, step, "I'd rather not say")
+    [added] = await harness.say(user, "They lost my form.")
+    async with harness.core.services.uow() as session:  # a fifth opens meanwhile
+        older = await session.scalar(select(Complaint).order_by(Complaint.id))
+        assert older is not None
+        copy = {
+            column.key: getattr(older, column.key)
+            for column in Complaint.__table__.columns
+            if column.key not in ("id", "reference")
+        }
+        session.add(Complaint(**copy, reference="C-ZZZZZ"))
+        await session.commit()
+    refused = await harness.tap(user, added, "Done")
+    assert (refused.text or "").startswith("You already have 5 complaints waiting for an answer.")
+    async with harness.core.services.uow() as session:
+        texts = await session.scalars(select(ComplaintEntry.text))
+        assert "They lost my form." not in list(texts)
+
+
+async def test_a_reference_drawn_twice_is_drawn_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = harness.sandbox.user(9021, "Sam")
+    await harness.enrol(user)
+    taken, _ = await _raise(harness, user, "Something else", "I'd rather not say")
+    draws = [taken]
+    real_draw = complaints.rules.new_reference
+
+    def draw(prefix: str) -> str:
+        return draws.pop() if draws else real_draw(prefix)
+
+    monkeypatch.setattr(complaints.rules, "new_reference", draw)
+    second, _ = await _raise(harness, user, "Something else", "I'd rather not say")
+    assert second != taken and draws == []
+    # The turn that clashed sent nothing: one confirmation, with the new reference.
+    assert [m for m in user.messages() if taken in (m.text or "")] != []
+    assert len([m for m in user.messages() if second in (m.text or "")]) == 1
+    async with harness.core.services.uow() as session:
+        references = set(await session.scalars(select(Complaint.reference)))
+    assert references == {taken, second}
+
+
+async def test_staff_are_told_of_each_complaint_once(harness: Harness) -> None:
+    phones = await _staff(harness)
+    user = harness.sandbox.user(9022, "Sam")
+    await harness.enrol(user)
+    spo_before = len(phones[SPO].messages())
+    await _raise(harness, user, "I was treated unfairly", "I'd rather not say")
+    [notice] = await harness.replies(phones[SPO], spo_before)
+    assert notice.text == "New item in your queue."
+    services = harness.core.services
+    assert await complaints.tell_staff(services) == 0  # told already
+    async with services.uow() as session:  # as if two processes saw it waiting at once
+        complaint = await session.scalar(select(Complaint))
+        assert complaint is not None
+        complaint.staff_to_tell = True
+        await session.commit()
+    told = await asyncio.gather(complaints.tell_staff(services), complaints.tell_staff(services))
+    assert sorted(told) == [0, 1]
+    await harness.replies(phones[SPO], spo_before, count=2)
+    await asyncio.sleep(0.5)
+    assert len(phones[SPO].messages()) == spo_before + 2

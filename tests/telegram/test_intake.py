@@ -12,13 +12,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot import intake
 from bot.config import Profile
 from bot.db import intake as table
-from bot.db.models import InboundUpdate
+from bot.db.models import InboundUpdate, OutboxMessage
 from bot.services import chat
 from tests.conftest import FakeClock, free_port
 from tests.telegram.conftest import Harness, running_harness
@@ -65,6 +65,17 @@ async def stored(harness: Harness, update_id: int) -> InboundUpdate | None:
         return await session.get(InboundUpdate, update_id)
 
 
+async def marked_handled(harness: Harness, update_id: int) -> InboundUpdate:
+    """Its stored row once marked handled (stored updates are marked a moment after)."""
+    for _ in range(100):
+        row = await stored(harness, update_id)
+        assert row is not None
+        if row.processed_at is not None:
+            return row
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"update {update_id} is still not marked handled")
+
+
 def acknowledgements(harness: Harness, update_id: int) -> list[float]:
     """When the bot asked for updates past this one (which tells Telegram it has it)."""
     return [
@@ -77,7 +88,7 @@ def acknowledgements(harness: Harness, update_id: int) -> list[float]:
 async def test_polling_an_update_handled_at_once_is_acknowledged_without_storing_it_first(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Handled before the next poll: its claim, committed with its effects, is its record."""
+    """Handled before the next poll: its answer, committed with its effects, claims it."""
     monkeypatch.setattr(intake, "SETTLE", 10.0)  # however slow this machine is
     user = harness.sandbox.user(4105, "Sam")
     await harness.enrol(user)
@@ -97,8 +108,12 @@ async def test_polling_an_update_handled_at_once_is_acknowledged_without_storing
         lambda: bool(acknowledgements(harness, update_id)), what="the acknowledgement"
     )
     assert stores == []
-    row = await stored(harness, update_id)
-    assert row is not None and row.processed_at is not None and row.payload is None
+    assert await stored(harness, update_id) is None
+    async with harness.core.services.uow() as session:
+        claims = await session.scalars(
+            select(OutboxMessage.text).where(OutboxMessage.update_id == update_id)
+        )
+        assert [text.startswith("What I can do") for text in claims if text] == [True]
 
 
 async def test_polling_an_update_neither_handled_nor_stored_is_not_acknowledged(
@@ -138,8 +153,8 @@ async def test_polling_an_update_neither_handled_nor_stored_is_not_acknowledged(
     busy.set()
     [reply] = await harness.replies(user, before)
     assert (reply.text or "").startswith("What I can do")
-    row = await stored(harness, update_id)
-    assert row is not None and row.processed_at is not None and row.payload is None
+    row = await marked_handled(harness, update_id)
+    assert row.payload is None
 
 
 async def test_a_failure_while_handling_is_retried_once_the_database_is_back(
@@ -162,8 +177,8 @@ async def test_a_failure_while_handling_is_retried_once_the_database_is_back(
     clock.advance(timedelta(minutes=2))  # past the retry's back-off
     [reply] = await harness.replies(user, before)
     assert (reply.text or "").startswith("Your progress")
-    row = await stored(harness, update_id)
-    assert row is not None and row.processed_at is not None and row.payload is None
+    row = await marked_handled(harness, update_id)
+    assert row.payload is None
 
 
 async def test_webhook_answers_503_until_the_update_is_stored(
@@ -187,10 +202,9 @@ async def test_webhook_answers_503_until_the_update_is_stored(
             async with client.get(f"http://127.0.0.1:{port}/healthz") as answer:
                 assert answer.status == 200
         async with harness.core.services.uow() as session:
-            handled = await session.scalar(
-                select(InboundUpdate.processed_at).order_by(InboundUpdate.update_id.desc())
-            )
-        assert handled is not None
+            last = await session.scalar(select(func.max(InboundUpdate.update_id)))
+        assert last is not None
+        await marked_handled(harness, last)
 
 
 async def test_webhook_a_crashed_processs_stored_update_is_handled_once_its_hold_ends(
@@ -221,5 +235,28 @@ async def test_webhook_a_crashed_processs_stored_update_is_handled_once_its_hold
         clock.advance(timedelta(seconds=31))
         [reply] = await harness.replies(sam, 0)
         assert "you need a code" in (reply.text or "")  # he is not enrolled: handled as such
-        row = await stored(harness, update_id)
-        assert row is not None and row.processed_at is not None and row.payload is None
+        row = await marked_handled(harness, update_id)
+        assert row.payload is None
+
+
+async def test_a_stored_update_already_answered_is_found_done_when_retried(
+    harness: Harness, clock: FakeClock
+) -> None:
+    """A process answered a stored update and died before marking it handled: the retry
+    finds its answer (the claim) and changes nothing, and the update is marked handled."""
+    user = harness.sandbox.user(4106, "Sam")
+    await harness.enrol(user)
+    before = len(user.messages())
+    update_id = user.send_text("/progress")
+    [reply] = await harness.replies(user, before)
+    assert (reply.text or "").startswith("Your progress")
+    async with harness.core.services.uow() as session:  # as the dead process left it
+        await table.store_updates(
+            session, [harness.sandbox.update(update_id)], clock(), timedelta(seconds=30)
+        )
+        await session.commit()
+    clock.advance(timedelta(seconds=31))  # its hold is over: any process may retry it
+    row = await marked_handled(harness, update_id)
+    assert row.payload is None
+    await asyncio.sleep(0.5)
+    assert len(user.messages()) == before + 1
