@@ -307,35 +307,36 @@ def describe(statement: str) -> str:
 @contextlib.contextmanager
 def tagged_background_loops() -> Iterator[None]:
     """Mark statements from the bot's background loops (sender, file fetcher, scheduler,
-    staff announcer) so that only what an update causes is counted as the interaction's."""
+    staff announcer, the intake's retries) so that only what an update causes is counted
+    as the interaction's."""
     import bot.announcer
     import bot.attachments
+    import bot.intake
     import bot.outbox
     import bot.scheduler
 
-    patched: list[tuple[Any, Any]] = []
-    classes: list[tuple[Any, str]] = [
-        (bot.outbox.OutboxSender, "outbox sender"),
-        (bot.attachments.AttachmentFetcher, "file fetcher"),
-        (bot.scheduler.Scheduler, "scheduler"),
-        (bot.announcer.StaffAnnouncer, "staff announcer"),
+    loops: list[tuple[Any, str, str]] = [
+        (bot.outbox.OutboxSender, "run", "outbox sender"),
+        (bot.attachments.AttachmentFetcher, "run", "file fetcher"),
+        (bot.scheduler.Scheduler, "run", "scheduler"),
+        (bot.announcer.StaffAnnouncer, "run", "staff announcer"),
+        (bot.intake.Intake, "run_retries", "intake retries"),
     ]
-    for cls, role in classes:
-        original = cls.run
+    originals = [getattr(cls, name) for cls, name, _ in loops]
+    for (cls, name, role), original in zip(loops, originals, strict=True):
 
         async def run(
-            self: Any, stop: asyncio.Event, _original: Any = original, _role: str = role
+            self: Any, *args: Any, _original: Any = original, _role: str = role, **kwargs: Any
         ) -> None:
             ROLE.set(_role)
-            await _original(self, stop)
+            await _original(self, *args, **kwargs)
 
-        patched.append((cls, original))
-        setattr(cls, "run", run)  # noqa: B010 - a benchmark-only wrapper
+        setattr(cls, name, run)
     try:
         yield
     finally:
-        for cls, original in patched:
-            setattr(cls, "run", original)  # noqa: B010
+        for (cls, name, _), original in zip(loops, originals, strict=True):
+            setattr(cls, name, original)
 
 
 @dataclass
@@ -538,7 +539,7 @@ async def measure_backend(
         told = max(steps, key=lambda s: sum(s.announcer.values()))
         results.add(
             "sql.staff_announcer_per_complaint",
-            f"SQL statements by the staff announcer after a step ({told.step})",
+            f"SQL statements by the staff announcer ({told.step})",
             sum(told.announcer.values()),
             "count",
             note=_summary(told.announcer),

@@ -7,10 +7,11 @@
   costs no write before his update is handled, and a busy batch costs one.
 - Webhook: the handler stores the update before it answers 200.
 
-`IntakeApplication` marks each update handled, or due for another try when a handler failed
-(a database outage, say). `Intake.run_retries` feeds back updates that a failure or a crash
-left unhandled. Handling is idempotent (the services claim the update id in their own
-transaction), so an update tried twice changes things once.
+`IntakeApplication` tells the intake how each update's handling went: a failure is stored
+to be tried again (a database outage, say), and a stored update that was handled is marked
+so, with others. `Intake.run_retries` feeds back updates that a failure or a crash left
+unhandled. Handling is idempotent (a turn's answer, or the service itself, claims the update
+id in the turn's own transaction), so an update tried twice changes things once.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ HOLD = timedelta(seconds=30)
 # How long acknowledging a batch waits for its updates to be handled before storing the rest.
 # Most single updates take a few milliseconds; a busy batch waits its full time, while the
 # updates already taken are handled, and is then stored in one statement.
-SETTLE = 0.05
+SETTLE = 0.02
 # How long stored updates that were handled gather before they are marked in one statement.
 GATHER = 0.5
+MARK_AT_ONCE = 500
 
 
 class Intake:
@@ -101,7 +103,9 @@ class Intake:
             payloads = list(self._unsafe.values())
             if payloads:
                 await self.store(payloads)
-                self._ours -= self._dropped
+                # Ours only while still being handled here.
+                done = {p["update_id"] for p in payloads if p["update_id"] not in self._unsafe}
+                self._ours -= done | self._dropped
                 self._dropped.clear()
                 for payload in payloads:
                     self._safe(payload["update_id"])
@@ -109,17 +113,19 @@ class Intake:
     async def finished(self, update_id: int, error: BaseException | None) -> None:
         """Record how handling went; never raises (a retry will sort out a failure here)."""
         try:
-            # If this update is being stored right now, that must land before we look.
-            async with self._storing:
-                unstored = self._unsafe.get(update_id)
-                if error is not None:
-                    await self._record_failure(update_id, unstored, error)
-                elif unstored is None:
-                    # Stored, so marked handled too, with others (see `mark_handled`).
-                    # One never stored needs nothing: its claim is its record.
+            if error is None:
+                # Stored (or being stored right now): marked handled later, with others.
+                # One never stored needs nothing: its claim is its record. No waiting
+                # here: the update's turn holds one of the places for handling updates.
+                if update_id not in self._unsafe or self._storing.locked():
                     self._to_mark.add(update_id)
                     self._marks_waiting.set()
                 self._safe(update_id)
+            else:
+                # If it is being stored right now, that must land before we look.
+                async with self._storing:
+                    await self._record_failure(update_id, self._unsafe.get(update_id), error)
+                    self._safe(update_id)
         except Exception:
             log.exception(
                 "could not record the outcome of update %s; it will be retried", update_id
@@ -149,13 +155,12 @@ class Intake:
     async def mark_handled(self) -> None:
         """Mark the stored updates handled since the last call, in one statement. Until then
         a retry of one finds its claim and does nothing, so this can wait."""
-        if not self._to_mark:
-            return
-        update_ids = sorted(self._to_mark)
-        async with self._ctx.uow() as session:
-            await table.mark_handled(session, update_ids, self._ctx.now())
-            await session.commit()
-        self._to_mark.difference_update(update_ids)
+        while self._to_mark:
+            update_ids = sorted(self._to_mark)[:MARK_AT_ONCE]
+            async with self._ctx.uow() as session:
+                await table.mark_handled(session, update_ids, self._ctx.now())
+                await session.commit()
+            self._to_mark.difference_update(update_ids)
 
     async def take_due(self, *, everything: bool = False) -> list[dict[str, Any]]:
         """Unhandled updates to try again; `everything` also takes those still held (at a
@@ -220,7 +225,10 @@ class StoringUpdatesRequest(AiohttpRequest):
             raise NetworkError("could not store updates") from error
         status, body = await super().do_request(*args, **kwargs)
         if status == 200:
-            data = json.loads(body)
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return status, body  # PTB cannot read it either, and asks again
             updates = data.get("result") if data.get("ok") else None
             if updates:
                 self._intake.received(updates)
