@@ -387,6 +387,8 @@ async def _staff_he_deals_with(session: AsyncSession, participant: Participant) 
         .join(CohortStaff, CohortStaff.staff_id == Staff.id)
         .where(CohortStaff.cohort_id == participant.cohort_id, Staff.active.is_(True))
         .order_by(Staff.name)
+        # A participant's turn never reads staff's sign-in secrets.
+        .options(load_only(Staff.name, raiseload=True))
     )
     om = participant.offender_manager
     return [om, *(s for s in facilitators if s.id != om.id)]

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.db.models import Attachment, AuditEntry, Complaint, ComplaintEntry
 from bot.domain.complaints import Status
@@ -533,3 +533,27 @@ async def test_staff_are_told_of_each_complaint_once(harness: Harness) -> None:
     await harness.replies(phones[SPO], spo_before, count=2)
     await asyncio.sleep(0.5)
     assert len(phones[SPO].messages()) == spo_before + 2
+
+
+async def test_raising_a_complaint_never_reads_staffs_sign_in_secrets(harness: Harness) -> None:
+    """Naming a member of staff and telling staff of it load what they need of staff, not
+    their password hashes or TOTP secrets."""
+    phones = await _staff(harness)
+    user = harness.sandbox.user(9023, "Sam")
+    await harness.enrol(user)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = harness.core.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        spo_before = len(phones[SPO].messages())
+        await _raise(harness, user, "I was treated unfairly", "I'd rather not say")
+        await harness.replies(phones[SPO], spo_before)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert any("FROM staff" in s for s in statements)  # staff were read, for the buttons
+    for secret in ("password_hash", "totp_secret"):
+        assert not [s for s in statements if secret in s], secret
