@@ -53,7 +53,7 @@ class Intake:
     ) -> None:
         self._ctx = ctx
         self._hold = hold
-        self._settle = SETTLE if settle is None else settle
+        self._settle = settle  # None: the module's SETTLE, read each time
         # Stored by this process and not yet handled (queued behind others, say): a retry
         # must not queue them a second time.
         self._ours: set[int] = set()
@@ -98,7 +98,9 @@ class Intake:
         if not self._unsafe:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._all_safe.wait(), self._settle)
+            await asyncio.wait_for(
+                self._all_safe.wait(), SETTLE if self._settle is None else self._settle
+            )
         async with self._storing:
             payloads = list(self._unsafe.values())
             if payloads:
